@@ -1,0 +1,77 @@
+#pragma once
+// Short-time Fourier transform of a mono stream, pushed block by block.
+//
+// Conventions (every analyzer relies on them):
+//  - Window: periodic Hann, w[n] = 0.5 - 0.5 cos(2 pi n / N).
+//  - Frame size N: the power of two nearest (in log scale) to 46.4 ms of audio, so
+//    2048 at 44.1/48 kHz, 4096 at 88.2/96 kHz, 8192 at 176.4/192 kHz, 512 at 8 kHz.
+//    The bin width fs/N is therefore ~21-23 Hz at every common rate.
+//  - Hop: N/2 (50 % overlap) by default.
+//  - Bin power P[k] is normalised so that a full-scale sine (amplitude 1) centred on a
+//    bin reads P = 1, i.e. 0 dB: P[k] = c_k |X[k]|^2 / (sum w)^2 with c_k = 4 for
+//    0 < k < N/2 and 1 for k = 0 and k = N/2.
+//  - dB means 10 log10(P); analyzers clamp at kFloorDb so digital silence is finite.
+//  - mean_square is the power of the frame's signal (window-compensated, Parseval),
+//    ignoring bins below 20 Hz (and bins 0-1, where the window spreads DC) so DC
+//    offset and rumble do not count as content.
+//  - Only full frames are analysed; a stream shorter than one frame yields none.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "fakeless/dsp/fft.hpp"
+
+namespace fakeless::dsp {
+
+inline constexpr double kFloorDb = -200.0;
+
+struct StftParams {
+  int fft_size = 2048;
+  int hop = 1024;
+
+  // Defaults for a sample rate, per the conventions above.
+  static StftParams for_rate(int sample_rate_hz);
+  // Throws std::invalid_argument naming the offending value.
+  void validate() const;
+};
+
+struct SpectrumFrame {
+  std::int64_t index = 0;          // frame number, from 0
+  std::span<const float> power;    // N/2 + 1 normalised bin powers
+  double mean_square = 0.0;        // signal power of the frame above 20 Hz
+};
+
+class FrameConsumer {
+ public:
+  virtual ~FrameConsumer() = default;
+  virtual void consume(const SpectrumFrame& frame) = 0;
+};
+
+class Stft {
+ public:
+  Stft(StftParams params, int sample_rate_hz, FftCache& cache);
+
+  // Feeds mono samples; calls sink.consume for every frame completed.
+  void push(std::span<const float> mono, FrameConsumer& sink);
+
+  [[nodiscard]] const StftParams& params() const { return params_; }
+  [[nodiscard]] std::int64_t frames_emitted() const { return frames_; }
+  [[nodiscard]] double bin_hz() const { return bin_hz_; }
+
+ private:
+  void emit(FrameConsumer& sink);
+
+  StftParams params_;
+  double bin_hz_;
+  RealFft& fft_;
+  std::vector<float> window_;
+  std::vector<float> pending_;  // the last N samples seen
+  std::size_t filled_ = 0;      // valid samples in pending_
+  std::vector<float> power_;
+  std::vector<float> scale_;    // c_k / (sum w)^2, zero below 20 Hz for mean_square
+  std::size_t first_content_bin_ = 1;
+  double ms_norm_ = 0.0;
+  std::int64_t frames_ = 0;
+};
+
+}  // namespace fakeless::dsp

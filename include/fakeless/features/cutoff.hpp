@@ -1,0 +1,102 @@
+#pragma once
+// Cutoff analysis: where does the spectrum fall to the noise floor, how steeply, and
+// does it do so at the same frequency frame after frame?
+//
+// Definitions (all levels are dB of normalised bin power, see dsp/stft.hpp):
+//  - Active frame: frame signal power above activity_threshold_db (default -75 dBFS);
+//    silence, fades and near-silent passages do not vote.
+//  - Band: 4 adjacent bins (~86 Hz at 44.1 kHz). Band level = mean bin power, in dB.
+//  - LTAS: long-term average spectrum, the mean bin power over active frames.
+//  - cutoff_hz: the frequency of the largest drop of the LTAS: the mean level in a 1 kHz
+//    window below a candidate frequency minus the higher of (a) the loudest band in the
+//    1 kHz window above it and (b) the 90th percentile of everything above it (so the
+//    region above must *stay* low, up to Nyquist). Reported only when that drop
+//    is at least min_drop_db; null when the spectrum reaches Nyquist (no cutoff). The
+//    frequency is refined to where the LTAS crosses the midpoint of the drop.
+//  - cutoff_sharpness_db: mean LTAS level in [cutoff-1000, cutoff-200] Hz minus that in
+//    [cutoff+200, cutoff+1000] Hz. A codec's brick-wall low-pass gives 30-60 dB; an
+//    analog-style roll-off or a natural decline a few dB.
+//  - cutoff_stability: of the active frames that show a wall of their own (a drop of at
+//    least frame_drop_db within ~350 Hz, with nothing above it up to Nyquist), the
+//    fraction whose wall lies within stability_tolerance_hz of cutoff_hz. Codecs cut
+//    at one fixed frequency; genuine material that happens to be band-limited does not.
+//  - edge_presence: the fraction of active frames that show such a wall at all.
+//  - noise_floor_db: median LTAS level above the cutoff (when there is one).
+//  - bandwidth_hz: the highest frequency where the LTAS stands content_margin_db above
+//    the noise floor: the floor above the cutoff if there is one, else the quantisation
+//    floor of the samples' effective bit depth (passed to finish()).
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "fakeless/dsp/stft.hpp"
+
+namespace fakeless::features {
+
+struct CutoffParams {
+  double activity_threshold_db = -75.0;   // [-140, 0]
+  double min_search_hz = 2000.0;          // lowest cutoff considered
+  double below_window_hz = 1000.0;        // level window under a candidate
+  double guard_hz = 170.0;                // gap on each side of a candidate
+  double min_drop_db = 15.0;              // LTAS drop needed to report a cutoff
+  double frame_drop_db = 15.0;            // per-frame wall
+  double stability_tolerance_hz = 350.0;
+  double content_margin_db = 10.0;
+
+  void validate() const;  // throws std::invalid_argument naming the value
+};
+
+struct CutoffFeatures {
+  std::int64_t frames = 0;
+  std::int64_t active_frames = 0;
+  std::optional<double> cutoff_hz;
+  std::optional<double> cutoff_sharpness_db;
+  std::optional<double> cutoff_stability;
+  std::optional<double> edge_presence;
+  std::optional<double> noise_floor_db;
+  std::optional<double> level_below_cutoff_db;
+  std::optional<double> bandwidth_hz;
+};
+
+class CutoffAnalyzer final : public dsp::FrameConsumer {
+ public:
+  CutoffAnalyzer(int sample_rate_hz, const dsp::StftParams& stft, CutoffParams params = {});
+
+  void consume(const dsp::SpectrumFrame& frame) override;
+
+  // quantisation_floor_db: expected LTAS level of the sample format's rounding noise, or
+  // nullopt when unknown (floating point).
+  [[nodiscard]] CutoffFeatures finish(std::optional<double> quantisation_floor_db) const;
+
+  [[nodiscard]] double band_hz() const { return band_hz_; }
+  static constexpr int kBinsPerBand = 4;
+
+ private:
+  [[nodiscard]] double band_center_hz(std::size_t band) const;
+
+  CutoffParams params_;
+  double bin_hz_;
+  double band_hz_;
+  std::size_t bands_;
+  std::size_t guard_bands_;
+  std::size_t below_bands_;
+  std::size_t frame_below_bands_;
+  std::size_t min_band_;
+  double activity_ms_;
+  double frame_drop_ratio_;
+  std::int64_t frames_ = 0;
+  std::int64_t active_ = 0;
+  std::vector<double> ltas_;           // summed bin power over active frames
+  std::vector<std::int64_t> edge_hist_;  // per-frame wall position, by band
+  std::int64_t frames_with_edge_ = 0;
+  // scratch, reused every frame
+  std::vector<float> band_power_;
+  std::vector<float> suffix_max_;
+  std::vector<float> prefix_;
+};
+
+// LTAS level of white rounding noise of a `bits`-deep integer format at this FFT size:
+// sigma^2 = q^2 / 12 with q = 2^-(bits-1); P = 6 sigma^2 / N for the Hann window.
+double quantisation_floor_db(int bits, int fft_size);
+
+}  // namespace fakeless::features

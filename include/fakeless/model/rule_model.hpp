@@ -1,0 +1,43 @@
+#pragma once
+// The provisional scorer (until trained models land): a documented rule on the cutoff
+// and bit-depth features. See README.md, "How the verdict is made".
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fakeless/analysis.hpp"
+
+namespace fakeless::model {
+
+struct Decision {
+  std::string verdict;              // lossless | lossy | upsampled | padded | uncertain
+  std::vector<std::string> flags;   // every finding: lossy, upsampled, padded
+  std::optional<double> p_lossy;    // null when the file gives no evidence either way
+  std::optional<double> confidence; // confidence in `verdict`
+  std::string reason;               // one human sentence
+  std::optional<int> original_rate_hz;
+  std::optional<int> original_bits;
+};
+
+struct RuleParams {
+  double min_sharpness_db = 20.0;     // brick-wall vs roll-off
+  double sharpness_scale_db = 6.0;
+  double min_stability = 0.3;         // fraction of walled frames at the cutoff
+  double stability_scale = 0.15;
+  double max_lossy_cutoff_hz = 20800; // genuine anti-alias filters sit above this
+  double cutoff_scale_hz = 400;
+  double max_upsampled_content_hz = 24500;
+  double p_lossy_without_cutoff = 0.02;
+};
+
+class RuleModel {
+ public:
+  explicit RuleModel(RuleParams params = {}) : params_(params) {}
+  [[nodiscard]] Decision decide(const FileFeatures& features) const;
+  [[nodiscard]] static std::string name();
+
+ private:
+  RuleParams params_;
+};
+
+}  // namespace fakeless::model

@@ -1,0 +1,22 @@
+#pragma once
+// One file in, one verdict out; the only place a file's errors are caught.
+#include <string>
+
+#include "fakeless/analysis.hpp"
+#include "fakeless/model/rule_model.hpp"
+#include "fakeless/report/verdict.hpp"
+
+namespace fakeless {
+
+// The name and version of the scorer recorded in every verdict.
+std::string model_name();
+
+// Analyses an already-open source (used by tests and the fuzzer).
+report::Verdict analyze_source(io::AudioSource& source, std::string display_path, dsp::FftCache& ffts,
+                               const AnalysisOptions& options, const model::RuleModel& model);
+
+// Opens `path` and analyses it. Never throws for bad input: errors become error records.
+report::Verdict analyze_path(const std::string& path, dsp::FftCache& ffts, const AnalysisOptions& options,
+                             const model::RuleModel& model);
+
+}  // namespace fakeless

@@ -1,0 +1,217 @@
+#include "fakeless/features/cutoff.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace fakeless::features {
+namespace {
+
+double to_db(double power) { return power > 1e-20 ? 10.0 * std::log10(power) : dsp::kFloorDb; }
+
+void require(bool ok, const char* name, double value) {
+  if (!ok) throw std::invalid_argument(std::string("cutoff parameter ") + name + " out of range: " + std::to_string(value));
+}
+
+double percentile(std::vector<double> v, double q) {
+  if (v.empty()) return dsp::kFloorDb;
+  const auto k = static_cast<std::size_t>(std::floor(q * static_cast<double>(v.size() - 1) + 0.5));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+}  // namespace
+
+void CutoffParams::validate() const {
+  require(activity_threshold_db >= -140 && activity_threshold_db <= 0, "activity_threshold_db", activity_threshold_db);
+  require(min_search_hz >= 100 && min_search_hz <= 100000, "min_search_hz", min_search_hz);
+  require(below_window_hz >= 100 && below_window_hz <= 10000, "below_window_hz", below_window_hz);
+  require(guard_hz >= 0 && guard_hz <= 2000, "guard_hz", guard_hz);
+  require(min_drop_db > 0 && min_drop_db <= 100, "min_drop_db", min_drop_db);
+  require(frame_drop_db > 0 && frame_drop_db <= 100, "frame_drop_db", frame_drop_db);
+  require(stability_tolerance_hz >= 0 && stability_tolerance_hz <= 5000, "stability_tolerance_hz",
+          stability_tolerance_hz);
+  require(content_margin_db >= 0 && content_margin_db <= 60, "content_margin_db", content_margin_db);
+}
+
+double quantisation_floor_db(int bits, int fft_size) {
+  const double q = std::ldexp(1.0, -(bits - 1));
+  const double sigma2 = q * q / 12.0;
+  return to_db(6.0 * sigma2 / fft_size);
+}
+
+CutoffAnalyzer::CutoffAnalyzer(int sample_rate_hz, const dsp::StftParams& stft, CutoffParams params)
+    : params_(params), bin_hz_(static_cast<double>(sample_rate_hz) / stft.fft_size) {
+  params_.validate();
+  band_hz_ = bin_hz_ * kBinsPerBand;
+  bands_ = static_cast<std::size_t>(stft.fft_size / 2 / kBinsPerBand);
+  guard_bands_ = static_cast<std::size_t>(std::lround(params_.guard_hz / band_hz_));
+  below_bands_ = std::max<std::size_t>(2, static_cast<std::size_t>(std::lround(params_.below_window_hz / band_hz_)));
+  frame_below_bands_ = std::max<std::size_t>(2, below_bands_ / 3);
+  min_band_ = std::max(static_cast<std::size_t>(std::lround(params_.min_search_hz / band_hz_)),
+                       guard_bands_ + below_bands_);
+  activity_ms_ = std::pow(10.0, params_.activity_threshold_db / 10.0);
+  frame_drop_ratio_ = std::pow(10.0, params_.frame_drop_db / 10.0);
+  ltas_.assign(static_cast<std::size_t>(stft.fft_size / 2 + 1), 0.0);
+  edge_hist_.assign(bands_, 0);
+  band_power_.assign(bands_, 0.0F);
+  suffix_max_.assign(bands_ + 1, 0.0F);
+  prefix_.assign(bands_ + 1, 0.0F);
+}
+
+double CutoffAnalyzer::band_center_hz(std::size_t band) const {
+  return (static_cast<double>(band) + 0.5) * band_hz_;
+}
+
+void CutoffAnalyzer::consume(const dsp::SpectrumFrame& frame) {
+  ++frames_;
+  if (frame.mean_square < activity_ms_) return;
+  ++active_;
+  const std::span<const float> p = frame.power;
+  for (std::size_t k = 0; k < ltas_.size(); ++k) ltas_[k] += p[k];
+
+  // Per-frame wall, in the linear domain (no logarithms per frame): the highest band b
+  // where the mean band power just below b exceeds, by frame_drop_db, every band from
+  // b + guard up to Nyquist.
+  for (std::size_t b = 0; b < bands_; ++b) {
+    const std::size_t k = b * kBinsPerBand;
+    band_power_[b] = (p[k] + p[k + 1] + p[k + 2] + p[k + 3]) * 0.25F;
+  }
+  suffix_max_[bands_] = 0.0F;
+  for (std::size_t b = bands_; b-- > 0;) suffix_max_[b] = std::max(suffix_max_[b + 1], band_power_[b]);
+  prefix_[0] = 0.0F;
+  for (std::size_t b = 0; b < bands_; ++b) prefix_[b + 1] = prefix_[b] + band_power_[b];
+
+  const std::size_t w = frame_below_bands_;
+  const std::size_t g = guard_bands_;
+  const float ratio = static_cast<float>(frame_drop_ratio_);
+  const float inv_w = 1.0F / static_cast<float>(w);
+  std::size_t best = 0;
+  float best_score = 0.0F;
+  bool in_run = false;
+  for (std::size_t b = bands_ - g - 1; b >= min_band_; --b) {
+    const float below = (prefix_[b - g] - prefix_[b - g - w]) * inv_w;
+    const float above = suffix_max_[b + g];
+    const float score = below / (above + 1e-30F);
+    if (score >= ratio) {
+      in_run = true;
+      if (score > best_score) {
+        best_score = score;
+        best = b;
+      }
+    } else if (in_run) {
+      break;  // the highest run of qualifying bands is complete
+    }
+  }
+  if (in_run) {
+    ++edge_hist_[best];
+    ++frames_with_edge_;
+  }
+}
+
+CutoffFeatures CutoffAnalyzer::finish(std::optional<double> quantisation_floor_db) const {
+  CutoffFeatures f;
+  f.frames = frames_;
+  f.active_frames = active_;
+  if (active_ == 0) return f;
+
+  const double inv = 1.0 / static_cast<double>(active_);
+  std::vector<double> level(bands_);
+  for (std::size_t b = 0; b < bands_; ++b) {
+    double s = 0.0;
+    for (std::size_t i = 0; i < kBinsPerBand; ++i) s += ltas_[b * kBinsPerBand + i];
+    level[b] = to_db(s * inv / kBinsPerBand);
+  }
+  const std::size_t g = guard_bands_;
+  const std::size_t w = below_bands_;
+  auto mean_level = [&](std::size_t lo, std::size_t hi) {  // [lo, hi)
+    double s = 0.0;
+    for (std::size_t b = lo; b < hi; ++b) s += level[b];
+    return hi > lo ? s / static_cast<double>(hi - lo) : dsp::kFloorDb;
+  };
+
+  // What lies above a candidate: the loudest band in the window right above it (so a
+  // candidate below a wide transition band is not preferred), or the 90th percentile of
+  // everything up to Nyquist (which must stay low), whichever is higher.
+  auto above_level = [&](std::size_t b) {
+    const std::size_t lo = b + g;
+    const std::size_t hi = std::min(bands_, lo + w);
+    const double near_max = *std::max_element(level.begin() + static_cast<std::ptrdiff_t>(lo),
+                                              level.begin() + static_cast<std::ptrdiff_t>(hi));
+    const std::vector<double> rest(level.begin() + static_cast<std::ptrdiff_t>(lo), level.end());
+    return std::max(near_max, percentile(rest, 0.9));
+  };
+
+  // Largest drop of the LTAS over candidate bands.
+  std::optional<std::size_t> cut;
+  double best_drop = 0.0;
+  if (bands_ > min_band_ + g + 3) {
+    for (std::size_t b = min_band_; b + g + 3 <= bands_; ++b) {
+      const double below = mean_level(b - g - w, b - g);
+      const double drop = below - above_level(b);
+      if (drop > best_drop) {
+        best_drop = drop;
+        cut = b;
+      }
+    }
+  }
+
+  if (cut && best_drop >= params_.min_drop_db) {
+    const std::size_t b = *cut;
+    const double below = mean_level(b - g - w, b - g);
+    const std::vector<double> above_v(level.begin() + static_cast<std::ptrdiff_t>(b + g), level.end());
+    const double floor = percentile(above_v, 0.5);
+    // Refine on bins: from the top of the transition downwards, the first bin whose
+    // (3-bin smoothed) level rises above the midpoint of the drop.
+    const double mid = 0.5 * (below + floor);
+    const std::size_t k_hi = std::min(ltas_.size() - 2, (b + g + 1) * kBinsPerBand);
+    const std::size_t k_lo = (b - g - 1) * kBinsPerBand;
+    double cutoff = band_center_hz(b);
+    for (std::size_t k = k_hi; k > k_lo; --k) {
+      const double lv = to_db((ltas_[k - 1] + ltas_[k] + ltas_[k + 1]) * inv / 3.0);
+      if (lv >= mid) {
+        cutoff = (static_cast<double>(k) + 0.5) * bin_hz_;
+        break;
+      }
+    }
+    f.cutoff_hz = cutoff;
+    f.noise_floor_db = floor;
+
+    auto band_of = [&](double hz) {
+      return static_cast<std::size_t>(std::clamp(hz / band_hz_, 0.0, static_cast<double>(bands_)));
+    };
+    const std::size_t lo_a = band_of(cutoff - 1000.0);
+    const std::size_t lo_b = std::max(band_of(cutoff - 200.0), lo_a + 1);
+    const std::size_t hi_a = std::min(band_of(cutoff + 200.0) + 1, bands_ - 1);
+    const std::size_t hi_b = std::max(std::min(band_of(cutoff + 1000.0) + 1, bands_), hi_a + 1);
+    f.level_below_cutoff_db = mean_level(lo_a, lo_b);
+    f.cutoff_sharpness_db = *f.level_below_cutoff_db - mean_level(hi_a, hi_b);
+
+    if (frames_with_edge_ > 0) {
+      const auto tol = static_cast<std::int64_t>(std::ceil(params_.stability_tolerance_hz / band_hz_));
+      const auto cb = static_cast<std::int64_t>(cutoff / band_hz_);
+      std::int64_t near = 0;
+      for (std::int64_t e = std::max<std::int64_t>(0, cb - tol);
+           e <= std::min<std::int64_t>(static_cast<std::int64_t>(bands_) - 1, cb + tol); ++e) {
+        near += edge_hist_[static_cast<std::size_t>(e)];
+      }
+      f.cutoff_stability = static_cast<double>(near) / static_cast<double>(frames_with_edge_);
+    } else {
+      f.cutoff_stability = 0.0;
+    }
+  }
+  f.edge_presence = static_cast<double>(frames_with_edge_) / static_cast<double>(active_);
+
+  const double floor_ref = f.noise_floor_db ? *f.noise_floor_db
+                                            : quantisation_floor_db.value_or(dsp::kFloorDb + 40.0);
+  for (std::size_t b = bands_; b-- > 0;) {
+    if (level[b] > floor_ref + params_.content_margin_db) {
+      f.bandwidth_hz = static_cast<double>(b + 1) * band_hz_;
+      break;
+    }
+  }
+  return f;
+}
+
+}  // namespace fakeless::features

@@ -1,0 +1,211 @@
+// libsndfile lives here and nowhere else.
+#include <fcntl.h>
+#include <sndfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include "fakeless/error.hpp"
+#include "fakeless/io/audio_source.hpp"
+
+namespace fakeless::io {
+namespace {
+
+struct SndfileCloser {
+  void operator()(SNDFILE* f) const noexcept { sf_close(f); }
+};
+using SndfileHandle = std::unique_ptr<SNDFILE, SndfileCloser>;
+
+// Owns a file descriptor until libsndfile takes it over.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  [[nodiscard]] int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+std::string container_name(int major) {
+  switch (major) {
+    case SF_FORMAT_WAV: return "wav";
+    case SF_FORMAT_WAVEX: return "wav";
+    case SF_FORMAT_AIFF: return "aiff";
+    case SF_FORMAT_AU: return "au";
+    case SF_FORMAT_RAW: return "raw";
+    case SF_FORMAT_W64: return "w64";
+    case SF_FORMAT_RF64: return "rf64";
+    case SF_FORMAT_FLAC: return "flac";
+    case SF_FORMAT_CAF: return "caf";
+    case SF_FORMAT_OGG: return "ogg";
+    case SF_FORMAT_MPEG: return "mpeg";
+    case SF_FORMAT_SD2: return "sd2";
+    case SF_FORMAT_IRCAM: return "ircam";
+    case SF_FORMAT_NIST: return "nist";
+    case SF_FORMAT_VOC: return "voc";
+    case SF_FORMAT_PAF: return "paf";
+    case SF_FORMAT_SVX: return "svx";
+    case SF_FORMAT_MAT4: return "mat4";
+    case SF_FORMAT_MAT5: return "mat5";
+    case SF_FORMAT_PVF: return "pvf";
+    case SF_FORMAT_XI: return "xi";
+    case SF_FORMAT_HTK: return "htk";
+    case SF_FORMAT_SDS: return "sds";
+    case SF_FORMAT_AVR: return "avr";
+    case SF_FORMAT_WVE: return "wve";
+    case SF_FORMAT_MPC2K: return "mpc2k";
+    default: return "unknown";
+  }
+}
+
+struct Encoding {
+  const char* name;
+  int bits;
+  bool is_int;
+  bool is_float;
+  bool is_lossy;
+};
+
+Encoding encoding_of(int subtype) {
+  switch (subtype) {
+    case SF_FORMAT_PCM_S8: return {"pcm_s8", 8, true, false, false};
+    case SF_FORMAT_PCM_U8: return {"pcm_u8", 8, true, false, false};
+    case SF_FORMAT_PCM_16: return {"pcm_s16", 16, true, false, false};
+    case SF_FORMAT_PCM_24: return {"pcm_s24", 24, true, false, false};
+    case SF_FORMAT_PCM_32: return {"pcm_s32", 32, true, false, false};
+    case SF_FORMAT_FLOAT: return {"float", 32, false, true, false};
+    case SF_FORMAT_DOUBLE: return {"double", 64, false, true, false};
+    case SF_FORMAT_ULAW: return {"ulaw", 8, false, false, true};
+    case SF_FORMAT_ALAW: return {"alaw", 8, false, false, true};
+    case SF_FORMAT_IMA_ADPCM: return {"ima_adpcm", 4, false, false, true};
+    case SF_FORMAT_MS_ADPCM: return {"ms_adpcm", 4, false, false, true};
+    case SF_FORMAT_GSM610: return {"gsm610", 0, false, false, true};
+    case SF_FORMAT_VORBIS: return {"vorbis", 0, false, false, true};
+    case SF_FORMAT_OPUS: return {"opus", 0, false, false, true};
+    case SF_FORMAT_MPEG_LAYER_I: return {"mp1", 0, false, false, true};
+    case SF_FORMAT_MPEG_LAYER_II: return {"mp2", 0, false, false, true};
+    case SF_FORMAT_MPEG_LAYER_III: return {"mp3", 0, false, false, true};
+    case SF_FORMAT_ALAC_16: return {"alac", 16, true, false, false};
+    case SF_FORMAT_ALAC_20: return {"alac", 20, true, false, false};
+    case SF_FORMAT_ALAC_24: return {"alac", 24, true, false, false};
+    case SF_FORMAT_ALAC_32: return {"alac", 32, true, false, false};
+    default: return {"other", 0, false, false, false};
+  }
+}
+
+class SndfileSource final : public AudioSource {
+ public:
+  explicit SndfileSource(const std::string& path) {
+    // O_NONBLOCK: opening a FIFO for reading must not wait for a writer. O_NOATIME keeps
+    // archive access times untouched where the kernel allows it (only for the owner).
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOATIME);
+    if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) throw_errno(errno, path);
+    fd_ = std::make_unique<Fd>(fd);
+
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) throw_errno(errno, path);
+    if (S_ISDIR(st.st_mode)) throw Error(ErrorCode::not_regular_file, "is a directory");
+    if (!S_ISREG(st.st_mode)) throw Error(ErrorCode::not_regular_file, "not a regular file (FIFO, socket or device)");
+    if (st.st_size == 0) throw Error(ErrorCode::empty_file, "file is empty (0 bytes)");
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+
+    SF_INFO info{};
+    // close_desc = false: we own the descriptor (fd_) for the lifetime of the handle, so
+    // there is no question of who closes it when sf_open_fd fails.
+    SNDFILE* raw = sf_open_fd(fd, SFM_READ, &info, SF_FALSE);
+    if (raw == nullptr) {
+      const int err = sf_error(nullptr);
+      std::string msg = sf_error_number(err);
+      if (err == SF_ERR_UNRECOGNISED_FORMAT) {
+        throw Error(ErrorCode::not_audio, "not a recognised audio file: " + msg);
+      }
+      throw Error(ErrorCode::decode_failed, "cannot open as audio: " + msg);
+    }
+    handle_.reset(raw);
+
+    const Encoding enc = encoding_of(info.format & SF_FORMAT_SUBMASK);
+    format_.container = container_name(info.format & SF_FORMAT_TYPEMASK);
+    format_.encoding = enc.name;
+    format_.sample_rate = info.samplerate;
+    format_.channels = info.channels;
+    format_.bits = enc.bits;
+    format_.is_float = enc.is_float;
+    format_.is_lossy_encoding = enc.is_lossy;
+    if (info.frames >= 0 && info.frames < SF_COUNT_MAX / 2) format_.frames = info.frames;
+    read_ints_ = enc.is_int;
+    validate_format(format_);
+
+    // Floats outside [-1, 1] are passed through unchanged, not clipped.
+    sf_command(handle_.get(), SFC_SET_NORM_FLOAT, nullptr, SF_TRUE);
+    sf_command(handle_.get(), SFC_SET_CLIPPING, nullptr, SF_FALSE);
+  }
+
+  [[nodiscard]] const AudioFormat& format() const override { return format_; }
+
+  std::size_t read(AudioBlock& block, std::size_t max_frames) override {
+    const auto ch = static_cast<std::size_t>(format_.channels);
+    block.channels = format_.channels;
+    block.samples.resize(max_frames * ch);
+    sf_count_t got = 0;
+    if (read_ints_) {
+      block.ints.resize(max_frames * ch);
+      got = sf_readf_int(handle_.get(), block.ints.data(), static_cast<sf_count_t>(max_frames));
+      constexpr float kScale = 1.0F / 2147483648.0F;
+      const auto n = static_cast<std::size_t>(got > 0 ? got : 0) * ch;
+      for (std::size_t i = 0; i < n; ++i) block.samples[i] = static_cast<float>(block.ints[i]) * kScale;
+    } else {
+      block.ints.clear();
+      got = sf_readf_float(handle_.get(), block.samples.data(), static_cast<sf_count_t>(max_frames));
+    }
+    const int err = sf_error(handle_.get());
+    if (err != SF_ERR_NO_ERROR) {
+      throw Error(ErrorCode::decode_failed, std::string("decoder error after ") + std::to_string(frames_read_) +
+                                                " frames: " + sf_strerror(handle_.get()));
+    }
+    if (got < 0) got = 0;
+    block.frames = static_cast<std::size_t>(got);
+    frames_read_ += got;
+    if (got == 0 && format_.frames && frames_read_ < *format_.frames) {
+      throw Error(ErrorCode::truncated, "stream ends after " + std::to_string(frames_read_) + " of " +
+                                            std::to_string(*format_.frames) + " frames the header announces");
+    }
+    return block.frames;
+  }
+
+ private:
+  [[noreturn]] static void throw_errno(int err, const std::string& path) {
+    const std::string why = std::strerror(err);
+    switch (err) {
+      case ENOENT:
+      case ENOTDIR: throw Error(ErrorCode::not_found, "no such file: " + path);
+      case ELOOP: throw Error(ErrorCode::not_found, "too many levels of symbolic links");
+      case EACCES:
+      case EPERM: throw Error(ErrorCode::permission_denied, "permission denied");
+      case ENXIO: throw Error(ErrorCode::not_regular_file, "not a regular file (socket or device)");
+      default: throw Error(ErrorCode::read_failed, "cannot open: " + why);
+    }
+  }
+
+  std::unique_ptr<Fd> fd_;  // declared before handle_: closed after it
+  SndfileHandle handle_;
+  AudioFormat format_;
+  bool read_ints_ = false;
+  sf_count_t frames_read_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<AudioSource> open_file(const std::string& path) { return std::make_unique<SndfileSource>(path); }
+
+}  // namespace fakeless::io

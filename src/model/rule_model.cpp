@@ -1,0 +1,95 @@
+#include "fakeless/model/rule_model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace fakeless::model {
+namespace {
+std::string khz(double hz) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f kHz", hz / 1000.0);
+  return buf;
+}
+}  // namespace
+
+std::string RuleModel::name() { return "rule-v1"; }
+
+// p_lossy is a "soft AND" of three margins, each scaled to be ~1 per typical unit of
+// doubt: the cutoff must be steep, stable over time and below where genuine anti-alias
+// filters sit. p_lossy = 1 / (1 + exp(-2 min(margins))), so p_lossy > 0.5 exactly when
+// all three hold. It is a score, not a calibrated probability (trained models will be).
+Decision RuleModel::decide(const FileFeatures& f) const {
+  Decision d;
+  const auto& c = f.cutoff;
+  if (f.format.is_lossy_encoding) {
+    d.verdict = "lossy";
+    d.flags = {"lossy"};
+    d.p_lossy = 1.0;
+    d.confidence = 1.0;
+    d.reason = "the file itself is encoded with a lossy codec (" + f.format.encoding + ")";
+    return d;
+  }
+  if (c.active_frames == 0) {
+    d.verdict = "uncertain";
+    d.reason = c.frames == 0 ? "too short to analyse (shorter than one analysis frame)"
+                             : "no audible content to analyse (silence)";
+    return d;
+  }
+
+  // Bit depth: exact, from the samples themselves.
+  const auto& eb = f.bit_depth.effective_bits;
+  const bool padded = eb && (f.format.is_float ? *eb <= 16 : *eb < f.format.bits);
+  if (padded) d.original_bits = *eb;
+
+  double p = params_.p_lossy_without_cutoff;
+  std::string why;
+  if (c.cutoff_hz && c.cutoff_sharpness_db && c.cutoff_stability) {
+    const double m_sharp = (*c.cutoff_sharpness_db - params_.min_sharpness_db) / params_.sharpness_scale_db;
+    const double m_stab = (*c.cutoff_stability - params_.min_stability) / params_.stability_scale;
+    const double m_freq = (params_.max_lossy_cutoff_hz - *c.cutoff_hz) / params_.cutoff_scale_hz;
+    p = 1.0 / (1.0 + std::exp(-2.0 * std::min({m_sharp, m_stab, m_freq})));
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "cutoff at %s, %.0f dB drop, at the same place in %.0f%% of frames",
+                  khz(*c.cutoff_hz).c_str(), *c.cutoff_sharpness_db, 100.0 * *c.cutoff_stability);
+    why = buf;
+  } else if (c.bandwidth_hz) {
+    why = "no cutoff: content reaches " + khz(*c.bandwidth_hz) + " without a wall";
+  } else {
+    why = "no cutoff";
+  }
+  p = std::round(p * 1e4) / 1e4;
+  d.p_lossy = p;
+  const bool lossy = p >= 0.5;
+
+  const bool upsampled = f.format.sample_rate > 48000 && c.cutoff_hz && c.cutoff_sharpness_db &&
+                         *c.cutoff_hz <= params_.max_upsampled_content_hz &&
+                         *c.cutoff_sharpness_db >= params_.min_sharpness_db;
+  if (upsampled && *c.cutoff_hz > 19000) d.original_rate_hz = *c.cutoff_hz <= 22250 ? 44100 : 48000;
+
+  if (lossy) d.flags.emplace_back("lossy");
+  if (upsampled) d.flags.emplace_back("upsampled");
+  if (padded) d.flags.emplace_back("padded");
+
+  if (lossy) {
+    d.verdict = "lossy";
+    d.confidence = p;
+    d.reason = why;
+  } else if (upsampled) {
+    d.verdict = "upsampled";
+    d.confidence = 0.9;
+    d.reason = "content stops at " + khz(*c.cutoff_hz) + " in a " + khz(f.format.sample_rate) + " file";
+  } else if (padded) {
+    d.verdict = "padded";
+    d.confidence = 0.99;
+    d.reason = "samples use only " + std::to_string(*eb) + " of " + std::to_string(f.format.bits) + " bits";
+  } else {
+    d.verdict = "lossless";
+    d.confidence = 1.0 - p;
+    d.reason = why;
+  }
+  d.confidence = std::round(*d.confidence * 1e4) / 1e4;
+  return d;
+}
+
+}  // namespace fakeless::model

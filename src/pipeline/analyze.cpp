@@ -1,0 +1,150 @@
+#include <chrono>
+#include <cmath>
+#include <new>
+
+#include "fakeless/analysis.hpp"
+#include "fakeless/error.hpp"
+#include "fakeless/pipeline.hpp"
+#include "fakeless/version.hpp"
+
+namespace fakeless {
+
+nlohmann::ordered_json number(double value, int decimals) {
+  if (!std::isfinite(value)) return nullptr;
+  const double scale = std::pow(10.0, decimals);
+  const double r = std::round(value * scale) / scale;
+  if (decimals == 0) return static_cast<std::int64_t>(r);
+  return r == 0.0 ? 0.0 : r;  // no "-0.0"
+}
+
+nlohmann::ordered_json number(const std::optional<double>& value, int decimals) {
+  return value ? number(*value, decimals) : nlohmann::ordered_json(nullptr);
+}
+
+FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, const AnalysisOptions& options) {
+  FileFeatures out;
+  out.format = source.format();
+  const auto& fmt = out.format;
+  io::validate_format(fmt);
+  out.stft = options.stft.value_or(dsp::StftParams::for_rate(fmt.sample_rate));
+
+  dsp::Stft stft(out.stft, fmt.sample_rate, ffts);
+  features::CutoffAnalyzer cutoff(fmt.sample_rate, out.stft, options.cutoff);
+  features::BitDepthAnalyzer bits;
+
+  io::AudioBlock block;
+  std::vector<float> mono(options.block_frames);
+  const auto ch = static_cast<std::size_t>(fmt.channels);
+  const float inv_ch = 1.0F / static_cast<float>(ch);
+  while (const std::size_t n = source.read(block, options.block_frames)) {
+    bits.consume(block);
+    if (bits.finish().nonfinite_samples > 0) {
+      throw Error(ErrorCode::invalid_samples,
+                  "non-finite (NaN or infinite) samples within the first " +
+                      std::to_string(out.frames_read + static_cast<std::int64_t>(n)) + " frames");
+    }
+    out.frames_read += static_cast<std::int64_t>(n);
+    std::span<const float> m;
+    if (ch == 1) {
+      m = std::span<const float>(block.samples.data(), n);
+    } else {
+      // Mid (mono) downmix before the FFT: one transform per frame whatever the channels.
+      const float* s = block.samples.data();
+      for (std::size_t i = 0; i < n; ++i) {
+        float acc = 0.0F;
+        for (std::size_t c = 0; c < ch; ++c) acc += s[i * ch + c];
+        mono[i] = acc * inv_ch;
+      }
+      m = std::span<const float>(mono.data(), n);
+    }
+    stft.push(m, cutoff);
+  }
+  out.bit_depth = bits.finish();
+  std::optional<double> qfloor;
+  if (out.bit_depth.effective_bits && !fmt.is_float) {
+    qfloor = features::quantisation_floor_db(*out.bit_depth.effective_bits, out.stft.fft_size);
+  }
+  out.cutoff = cutoff.finish(qfloor);
+  return out;
+}
+
+nlohmann::ordered_json features_to_json(const FileFeatures& f) {
+  const auto& c = f.cutoff;
+  nlohmann::ordered_json j;
+  j["sample_rate"] = f.format.sample_rate;
+  j["channels"] = f.format.channels;
+  j["bits"] = f.format.bits;
+  j["is_float"] = f.format.is_float;
+  j["duration_s"] = number(f.duration_s(), 3);
+  j["fft_size"] = f.stft.fft_size;
+  j["hop"] = f.stft.hop;
+  j["frames"] = c.frames;
+  j["active_frames"] = c.active_frames;
+  j["active_fraction"] = c.frames > 0 ? number(static_cast<double>(c.active_frames) / c.frames, 4) : nullptr;
+  j["cutoff_hz"] = number(c.cutoff_hz, 0);
+  j["cutoff_sharpness_db"] = number(c.cutoff_sharpness_db, 2);
+  j["cutoff_stability"] = number(c.cutoff_stability, 4);
+  j["edge_presence"] = number(c.edge_presence, 4);
+  j["noise_floor_db"] = number(c.noise_floor_db, 2);
+  j["level_below_cutoff_db"] = number(c.level_below_cutoff_db, 2);
+  j["bandwidth_hz"] = number(c.bandwidth_hz, 0);
+  j["bandwidth_ratio"] = c.bandwidth_hz ? number(*c.bandwidth_hz / (f.format.sample_rate / 2.0), 4) : nullptr;
+  j["effective_bits"] = f.bit_depth.effective_bits ? nlohmann::ordered_json(*f.bit_depth.effective_bits) : nullptr;
+  j["peak_dbfs"] = f.bit_depth.peak > 0 ? number(20.0 * std::log10(f.bit_depth.peak), 2) : nullptr;
+  return j;
+}
+
+std::string model_name() { return model::RuleModel::name() + " (fakeless " + kVersion + ")"; }
+
+namespace {
+
+nlohmann::ordered_json evidence_of(const FileFeatures& f) {
+  const auto& c = f.cutoff;
+  nlohmann::ordered_json e;
+  e["cutoff_hz"] = number(c.cutoff_hz, 0);
+  e["cutoff_sharpness_db"] = number(c.cutoff_sharpness_db, 1);
+  e["cutoff_stability"] = number(c.cutoff_stability, 3);
+  e["bandwidth_hz"] = number(c.bandwidth_hz, 0);
+  e["effective_bits"] = f.bit_depth.effective_bits ? nlohmann::ordered_json(*f.bit_depth.effective_bits) : nullptr;
+  return e;
+}
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+report::Verdict analyze_source(io::AudioSource& source, std::string display_path, dsp::FftCache& ffts,
+                               const AnalysisOptions& options, const model::RuleModel& model) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const FileFeatures f = extract_features(source, ffts, options);
+  report::Verdict v;
+  v.path = std::move(display_path);
+  v.format = f.format;
+  v.duration_s = f.duration_s();
+  v.decision = model.decide(f);
+  v.evidence = evidence_of(f);
+  v.model = model_name();
+  v.elapsed_ms = ms_since(t0);
+  return v;
+}
+
+report::Verdict analyze_path(const std::string& path, dsp::FftCache& ffts, const AnalysisOptions& options,
+                             const model::RuleModel& model) {
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    auto source = io::open_file(path);
+    report::Verdict v = analyze_source(*source, path, ffts, options, model);
+    v.elapsed_ms = ms_since(t0);
+    return v;
+  } catch (const Error& e) {
+    return report::error_verdict(path, e.code(), e.what());
+  } catch (const std::bad_alloc&) {
+    return report::error_verdict(path, ErrorCode::out_of_memory, "out of memory while analysing");
+  } catch (const std::exception& e) {
+    return report::error_verdict(path, ErrorCode::internal_error, std::string("internal error: ") + e.what());
+  }
+}
+
+}  // namespace fakeless

@@ -1,0 +1,111 @@
+#include "fakeless/report/verdict.hpp"
+
+#include "fakeless/analysis.hpp"
+
+namespace fakeless::report {
+
+Verdict error_verdict(std::string path, ErrorCode code, std::string message) {
+  Verdict v;
+  v.path = std::move(path);
+  v.error = code;
+  v.error_message = std::move(message);
+  return v;
+}
+
+bool is_valid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  const std::size_t n = s.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t len = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1FU;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0FU;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07U;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3FU);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+std::string base64(std::string_view bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const std::uint32_t v = (static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16) |
+                            (static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8) |
+                            static_cast<unsigned char>(bytes[i + 2]);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  const std::size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    std::uint32_t v = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i])) << 16;
+    if (rest == 2) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1])) << 8;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+nlohmann::ordered_json to_json(const Verdict& v) {
+  nlohmann::ordered_json j;
+  j["schema"] = kSchema;
+  j["path"] = v.path;
+  if (!is_valid_utf8(v.path)) j["path_b64"] = base64(v.path);
+  if (v.error) {
+    j["status"] = "error";
+    j["error"] = {{"code", std::string(to_string(*v.error))}, {"message", v.error_message}};
+    return j;
+  }
+  const auto& d = v.decision;
+  j["status"] = "ok";
+  j["verdict"] = d.verdict;
+  j["flags"] = d.flags;
+  j["confidence"] = number(d.confidence, 4);
+  j["p_lossy"] = number(d.p_lossy, 4);
+  j["reason"] = d.reason;
+  j["format"] = {{"container", v.format.container},     {"encoding", v.format.encoding},
+                 {"sample_rate", v.format.sample_rate}, {"channels", v.format.channels},
+                 {"bits", v.format.bits},               {"duration_s", number(v.duration_s, 3)}};
+  j["evidence"] = v.evidence;
+  if (d.original_rate_hz) j["original_rate_hz"] = *d.original_rate_hz;
+  if (d.original_bits) j["original_bits"] = *d.original_bits;
+  j["model"] = v.model;
+  j["elapsed_ms"] = number(v.elapsed_ms, 0);
+  return j;
+}
+
+std::string dump_line(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+}  // namespace fakeless::report

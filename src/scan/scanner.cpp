@@ -1,0 +1,170 @@
+#include "fakeless/scan/scanner.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "fakeless/pipeline.hpp"
+
+namespace fakeless::scan {
+namespace {
+
+struct Job {
+  std::int64_t seq = 0;
+  Entry entry;
+};
+
+// A bounded multi-producer/multi-consumer queue with a condition variable.
+class JobQueue {
+ public:
+  explicit JobQueue(std::size_t capacity) : capacity_(capacity) {}
+
+  void push(Job job) {
+    std::unique_lock lock(mutex_);
+    not_full_.wait(lock, [&] { return jobs_.size() < capacity_; });
+    jobs_.push_back(std::move(job));
+    not_empty_.notify_one();
+  }
+  bool pop(Job& job) {
+    std::unique_lock lock(mutex_);
+    not_empty_.wait(lock, [&] { return !jobs_.empty() || closed_; });
+    if (jobs_.empty()) return false;
+    job = std::move(jobs_.front());
+    jobs_.pop_front();
+    not_full_.notify_one();
+    return true;
+  }
+  void close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    not_empty_.notify_all();
+  }
+  void discard() {  // drop what nobody started (on interruption)
+    std::lock_guard lock(mutex_);
+    jobs_.clear();
+    not_full_.notify_all();
+  }
+
+ private:
+  std::size_t capacity_;
+  std::mutex mutex_;
+  std::condition_variable not_empty_;
+  std::condition_variable not_full_;
+  std::deque<Job> jobs_;
+  bool closed_ = false;
+};
+
+// Writes results whole, one at a time; in input order when asked.
+class Collector {
+ public:
+  Collector(report::ResultWriter& writer, bool ordered, spdlog::logger& log)
+      : writer_(writer), ordered_(ordered), log_(log) {}
+
+  void deliver(std::int64_t seq, report::Verdict v) {
+    std::lock_guard lock(mutex_);
+    if (!ordered_) {
+      write(v);
+      return;
+    }
+    pending_.emplace(seq, std::move(v));
+    while (!pending_.empty() && pending_.begin()->first == next_) {
+      write(pending_.begin()->second);
+      pending_.erase(pending_.begin());
+      ++next_;
+    }
+  }
+  // With ordered output, jobs dropped on interruption leave gaps: write what is held.
+  void flush_pending() {
+    std::lock_guard lock(mutex_);
+    for (auto& [seq, v] : pending_) write(v);
+    pending_.clear();
+  }
+  [[nodiscard]] ScanStats stats() {
+    std::lock_guard lock(mutex_);
+    return stats_;
+  }
+
+ private:
+  void write(const report::Verdict& v) {
+    writer_.write(v);
+    ++stats_.files;
+    if (v.ok()) {
+      ++stats_.ok;
+      if (v.flagged()) ++stats_.flagged;
+    } else {
+      ++stats_.errors;
+      log_.warn("{}: {}: {}", v.path, to_string(*v.error), v.error_message);
+    }
+  }
+
+  report::ResultWriter& writer_;
+  bool ordered_;
+  spdlog::logger& log_;
+  std::mutex mutex_;
+  std::map<std::int64_t, report::Verdict> pending_;
+  std::int64_t next_ = 0;
+  ScanStats stats_;
+};
+
+}  // namespace
+
+ScanStats run_scan(const ScanOptions& options, const model::RuleModel& model, report::ResultWriter& writer,
+                   spdlog::logger& log, const std::atomic<bool>* stop) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int jobs = std::max(1, options.jobs);
+  auto stopped = [&] { return stop != nullptr && stop->load(std::memory_order_relaxed); };
+
+  JobQueue queue(static_cast<std::size_t>(jobs) * 64);
+  Collector collector(writer, options.ordered, log);
+
+  std::vector<std::jthread> workers;
+  workers.reserve(static_cast<std::size_t>(jobs));
+  for (int w = 0; w < jobs; ++w) {
+    workers.emplace_back([&] {
+      dsp::FftCache ffts;  // this worker's plans, made once per size
+      Job job;
+      while (queue.pop(job)) {
+        if (stopped()) continue;  // drain without starting new files
+        if (job.entry.error) {
+          collector.deliver(job.seq, report::error_verdict(job.entry.path, *job.entry.error, job.entry.message));
+          continue;
+        }
+        log.debug("analysing {}", job.entry.path);
+        collector.deliver(job.seq, analyze_path(job.entry.path, ffts, options.analysis, model));
+      }
+    });
+  }
+
+  writer.begin();
+  Discoverer discoverer(options.discover);
+  std::int64_t seq = 0;
+  const Discoverer::Emit emit = [&](Entry e) {
+    if (stopped()) return false;
+    queue.push({seq++, std::move(e)});
+    return true;
+  };
+  for (const auto& input : options.inputs) {
+    if (!discoverer.walk(input, emit)) break;
+  }
+  if (stopped()) queue.discard();
+  queue.close();
+  for (auto& w : workers) w.join();
+  collector.flush_pending();
+  writer.end();
+
+  ScanStats stats = collector.stats();
+  stats.skipped = discoverer.skipped();
+  stats.interrupted = stopped();
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (discoverer.skipped() > 0) log.debug("skipped {} files without an audio extension", discoverer.skipped());
+  if (discoverer.symlinked_dirs_not_followed() > 0) {
+    log.info("did not follow {} symbolic links to directories (use --follow-symlinks)",
+             discoverer.symlinked_dirs_not_followed());
+  }
+  return stats;
+}
+
+}  // namespace fakeless::scan
