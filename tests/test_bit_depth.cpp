@@ -66,7 +66,7 @@ TEST_CASE("effective bits of floating-point samples", "[bits]") {
   CHECK(*b.finish().effective_bits == 24);
 }
 
-TEST_CASE("silence has no effective depth; non-finite floats are counted", "[bits]") {
+TEST_CASE("silence has no effective depth and non-finite floats are counted", "[bits]") {
   BitDepthAnalyzer a;
   a.consume(int_block(std::vector<std::int32_t>(100, 0)));
   CHECK_FALSE(a.finish().effective_bits.has_value());

@@ -38,7 +38,7 @@ void clip(const std::string& path, double cutoff) {
 }
 }  // namespace
 
-TEST_CASE("--version and --help print to stdout and exit 0", "[cli]") {
+TEST_CASE("version and help print to stdout and exit 0", "[cli]") {
   const auto v = cli({"--version"});
   CHECK(v.status == 0);
   CHECK_THAT(v.out, Catch::StartsWith("fakeless 0."));
@@ -61,7 +61,7 @@ TEST_CASE("usage errors exit 2 and print nothing on stdout", "[cli]") {
   }
 }
 
-TEST_CASE("bare paths mean scan; NDJSON when stdout is not a terminal; exit status bits", "[cli]") {
+TEST_CASE("bare paths mean scan with NDJSON when stdout is not a terminal and exit status bits", "[cli]") {
   TempDir d;
   clip(d / "good.flac", 0);
   const auto ok = cli({d.str()});
@@ -79,7 +79,7 @@ TEST_CASE("bare paths mean scan; NDJSON when stdout is not a terminal; exit stat
   CHECK(cli({"-j", "2", d / "broken.flac"}).status == 4);
 }
 
-TEST_CASE("-q: nothing on stderr but results on stdout; table on a terminal", "[cli]") {
+TEST_CASE("quiet mode leaves stderr empty and a terminal gets a table", "[cli]") {
   TempDir d;
   clip(d / "good.flac", 0);
   const auto q = cli({"scan", "-q", d.str()});

@@ -88,7 +88,7 @@ TEST_CASE("every container and depth libsndfile writes reads back exactly, in bo
   CHECK(back == pcm);
 }
 
-TEST_CASE("float WAV reads as float; NaN or Inf samples are an invalid_samples error", "[io]") {
+TEST_CASE("float WAV reads as float and NaN or Inf samples are an invalid_samples error", "[io]") {
   TempDir dir;
   std::vector<float> x = testsig::white(44100, 0.3);
   testsig::write_float_wav(dir / "ok.wav", 44100, 1, x);

@@ -66,7 +66,7 @@ TEST_CASE("a path that is not UTF-8 stays valid JSON and keeps its bytes in base
   CHECK_FALSE(report::is_valid_utf8("\xED\xA0\x80"));  // surrogate
 }
 
-TEST_CASE("ndjson: one whole line per record; json: one valid array", "[report]") {
+TEST_CASE("ndjson writes one whole line per record and json one valid array", "[report]") {
   const auto v = sample_verdict("a\nb.flac");
   const auto e = report::error_verdict("c.flac", ErrorCode::empty_file, "empty");
   std::ostringstream nd;

@@ -83,7 +83,7 @@ TEST_CASE("discovery: sorted, audio extensions only, links to files followed, lo
   CHECK(discover(t.dir.str(), true) == expected);  // loop -> . is the root itself: entered once
 }
 
-TEST_CASE("explicit inputs are taken whatever their extension; missing ones are error entries", "[scan]") {
+TEST_CASE("explicit inputs are taken whatever their extension and missing ones are error entries", "[scan]") {
   Tree t;
   const auto got = discover(t.dir / "A/cover.jpg", false);
   CHECK(got == std::vector<std::string>{""});
