@@ -13,7 +13,7 @@ StftParams StftParams::for_rate(int sample_rate_hz) {
   const int exponent = static_cast<int>(std::lround(std::log2(std::max(target, 16.0))));
   StftParams p;
   p.fft_size = 1 << std::clamp(exponent, 8, 16);
-  p.hop = p.fft_size / 2;
+  p.hop = p.fft_size;  // no overlap: see stft.hpp
   return p;
 }
 

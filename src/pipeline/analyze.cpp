@@ -50,10 +50,14 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
     } else {
       // Mid (mono) downmix before the FFT: one transform per frame whatever the channels.
       const float* s = block.samples.data();
-      for (std::size_t i = 0; i < n; ++i) {
-        float acc = 0.0F;
-        for (std::size_t c = 0; c < ch; ++c) acc += s[i * ch + c];
-        mono[i] = acc * inv_ch;
+      if (ch == 2) {
+        for (std::size_t i = 0; i < n; ++i) mono[i] = (s[2 * i] + s[2 * i + 1]) * 0.5F;
+      } else {
+        for (std::size_t i = 0; i < n; ++i) {
+          float acc = 0.0F;
+          for (std::size_t c = 0; c < ch; ++c) acc += s[i * ch + c];
+          mono[i] = acc * inv_ch;
+        }
       }
       m = std::span<const float>(mono.data(), n);
     }

@@ -6,7 +6,9 @@
 //  - Frame size N: the power of two nearest (in log scale) to 46.4 ms of audio, so
 //    2048 at 44.1/48 kHz, 4096 at 88.2/96 kHz, 8192 at 176.4/192 kHz, 512 at 8 kHz.
 //    The bin width fs/N is therefore ~21-23 Hz at every common rate.
-//  - Hop: N/2 (50 % overlap) by default.
+//  - Hop: N (no overlap) by default. The analyzers estimate statistics of the spectrum
+//    (long-term average, per-frame walls), which overlap does not make more accurate;
+//    it would double the FFT work. Overlapping hops remain available (StftParams::hop).
 //  - Bin power P[k] is normalised so that a full-scale sine (amplitude 1) centred on a
 //    bin reads P = 1, i.e. 0 dB: P[k] = c_k |X[k]|^2 / (sum w)^2 with c_k = 4 for
 //    0 < k < N/2 and 1 for k = 0 and k = N/2.
