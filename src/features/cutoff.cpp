@@ -8,8 +8,6 @@
 namespace fakeless::features {
 namespace {
 
-double to_db(double power) { return power > 1e-20 ? 10.0 * std::log10(power) : dsp::kFloorDb; }
-
 void require(bool ok, const char* name, double value) {
   if (!ok) throw std::invalid_argument(std::string("cutoff parameter ") + name + " out of range: " + std::to_string(value));
 }
@@ -38,7 +36,7 @@ void CutoffParams::validate() const {
 double quantisation_floor_db(int bits, int fft_size) {
   const double q = std::ldexp(1.0, -(bits - 1));
   const double sigma2 = q * q / 12.0;
-  return to_db(6.0 * sigma2 / fft_size);
+  return dsp::power_db(6.0 * sigma2 / fft_size);
 }
 
 CutoffAnalyzer::CutoffAnalyzer(int sample_rate_hz, const dsp::StftParams& stft, CutoffParams params)
@@ -121,7 +119,7 @@ CutoffFeatures CutoffAnalyzer::finish(std::optional<double> quantisation_floor_d
   for (std::size_t b = 0; b < bands_; ++b) {
     double s = 0.0;
     for (std::size_t i = 0; i < kBinsPerBand; ++i) s += ltas_[b * kBinsPerBand + i];
-    level[b] = to_db(s * inv / kBinsPerBand);
+    level[b] = dsp::power_db(s * inv / kBinsPerBand);
   }
   const std::size_t g = guard_bands_;
   const std::size_t w = below_bands_;
@@ -169,7 +167,7 @@ CutoffFeatures CutoffAnalyzer::finish(std::optional<double> quantisation_floor_d
     const std::size_t k_lo = (b - g - 1) * kBinsPerBand;
     double cutoff = band_center_hz(b);
     for (std::size_t k = k_hi; k > k_lo; --k) {
-      const double lv = to_db((ltas_[k - 1] + ltas_[k] + ltas_[k + 1]) * inv / 3.0);
+      const double lv = dsp::power_db((ltas_[k - 1] + ltas_[k] + ltas_[k + 1]) * inv / 3.0);
       if (lv >= mid) {
         cutoff = (static_cast<double>(k) + 0.5) * bin_hz_;
         break;

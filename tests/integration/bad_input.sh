@@ -28,7 +28,9 @@ before=$(snapshot)
 run=("$BIN")
 if [ "$(id -u)" = 0 ]; then
   # root reads everything; run as nobody so the permission check means something.
-  run=(setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN")
+  # The build tree may sit where nobody cannot reach (/root): run a copy from $WORK.
+  cp "$BIN" "$WORK/fakeless"; chmod 755 "$WORK/fakeless"
+  run=(setpriv --reuid=65534 --regid=65534 --clear-groups "$WORK/fakeless")
 fi
 timeout 60 "${run[@]}" scan --ordered --format ndjson "$T" > "$WORK/out.ndjson" 2> "$WORK/err.log"
 code=$?

@@ -17,6 +17,7 @@
 //    ignoring bins below 20 Hz (and bins 0-1, where the window spreads DC) so DC
 //    offset and rumble do not count as content.
 //  - Only full frames are analysed; a stream shorter than one frame yields none.
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -26,6 +27,9 @@
 namespace fakeless::dsp {
 
 inline constexpr double kFloorDb = -200.0;
+
+// Normalised power -> dB, clamped at kFloorDb (digital silence stays finite).
+inline double power_db(double power) { return power > 1e-20 ? 10.0 * std::log10(power) : kFloorDb; }
 
 struct StftParams {
   int fft_size = 2048;
