@@ -10,6 +10,7 @@ std::string_view to_string(ErrorCode code) noexcept {
     case ErrorCode::unreadable_directory: return "unreadable_directory";
     case ErrorCode::empty_file: return "empty_file";
     case ErrorCode::not_audio: return "not_audio";
+    case ErrorCode::malformed: return "malformed";
     case ErrorCode::unsupported_format: return "unsupported_format";
     case ErrorCode::truncated: return "truncated";
     case ErrorCode::decode_failed: return "decode_failed";

@@ -15,6 +15,7 @@ enum class ErrorCode {
   unreadable_directory,  // a directory we were asked to scan could not be listed
   empty_file,            // zero bytes
   not_audio,             // libsndfile recognises no audio format in the bytes
+  malformed,             // an audio format is recognised but its header is unusable
   unsupported_format,    // audio, but outside what we analyse (channels, rate, encoding)
   truncated,             // the stream ends before the frame count its header promises
   decode_failed,         // the decoder reported an error while reading

@@ -5,9 +5,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include "fakeless/error.hpp"
 #include "fakeless/io/audio_source.hpp"
@@ -102,6 +106,43 @@ Encoding encoding_of(int subtype) {
   }
 }
 
+// A byte buffer served to libsndfile through its virtual I/O interface (for the fuzzer
+// and for tests: the same decoder path as files, no file system).
+struct MemoryFile {
+  std::vector<unsigned char> bytes;
+  sf_count_t pos = 0;
+
+  static sf_count_t length(void* self) { return static_cast<sf_count_t>(static_cast<MemoryFile*>(self)->bytes.size()); }
+  static sf_count_t seek(sf_count_t offset, int whence, void* self) {
+    auto* m = static_cast<MemoryFile*>(self);
+    const auto size = static_cast<sf_count_t>(m->bytes.size());
+    sf_count_t target = offset;
+    if (whence == SEEK_CUR) target = m->pos + offset;
+    if (whence == SEEK_END) target = size + offset;
+    if (target < 0) return -1;
+    m->pos = target;  // past the end is allowed, as with lseek; reads there return 0
+    return m->pos;
+  }
+  static sf_count_t read(void* dst, sf_count_t count, void* self) {
+    auto* m = static_cast<MemoryFile*>(self);
+    const auto size = static_cast<sf_count_t>(m->bytes.size());
+    if (count <= 0 || m->pos >= size) return 0;
+    const sf_count_t n = std::min(count, size - m->pos);
+    std::memcpy(dst, m->bytes.data() + m->pos, static_cast<std::size_t>(n));
+    m->pos += n;
+    return n;
+  }
+  static sf_count_t write(const void*, sf_count_t, void*) { return 0; }  // read-only
+  static sf_count_t tell(void* self) { return static_cast<MemoryFile*>(self)->pos; }
+};
+
+// libsndfile reports why an open failed through a process-wide error slot
+// (sf_error(nullptr)); opens are serialised so one thread never reads another's error.
+std::mutex& open_mutex() {
+  static std::mutex m;
+  return m;
+}
+
 class SndfileSource final : public AudioSource {
  public:
   explicit SndfileSource(const std::string& path) {
@@ -120,35 +161,20 @@ class SndfileSource final : public AudioSource {
     const int flags = ::fcntl(fd, F_GETFL);
     if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
 
-    SF_INFO info{};
     // close_desc = false: we own the descriptor (fd_) for the lifetime of the handle, so
     // there is no question of who closes it when sf_open_fd fails.
-    SNDFILE* raw = sf_open_fd(fd, SFM_READ, &info, SF_FALSE);
-    if (raw == nullptr) {
-      const int err = sf_error(nullptr);
-      std::string msg = sf_error_number(err);
-      if (err == SF_ERR_UNRECOGNISED_FORMAT) {
-        throw Error(ErrorCode::not_audio, "not a recognised audio file: " + msg);
-      }
-      throw Error(ErrorCode::decode_failed, "cannot open as audio: " + msg);
-    }
-    handle_.reset(raw);
+    open_with([&](SF_INFO& info) { return sf_open_fd(fd, SFM_READ, &info, SF_FALSE); });
+  }
 
-    const Encoding enc = encoding_of(info.format & SF_FORMAT_SUBMASK);
-    format_.container = container_name(info.format & SF_FORMAT_TYPEMASK);
-    format_.encoding = enc.name;
-    format_.sample_rate = info.samplerate;
-    format_.channels = info.channels;
-    format_.bits = enc.bits;
-    format_.is_float = enc.is_float;
-    format_.is_lossy_encoding = enc.is_lossy;
-    if (info.frames >= 0 && info.frames < SF_COUNT_MAX / 2) format_.frames = info.frames;
-    read_ints_ = enc.is_int;
-    validate_format(format_);
-
-    // Floats outside [-1, 1] are passed through unchanged, not clipped.
-    sf_command(handle_.get(), SFC_SET_NORM_FLOAT, nullptr, SF_TRUE);
-    sf_command(handle_.get(), SFC_SET_CLIPPING, nullptr, SF_FALSE);
+  explicit SndfileSource(std::vector<unsigned char> bytes) {
+    if (bytes.empty()) throw Error(ErrorCode::empty_file, "file is empty (0 bytes)");
+    memory_ = std::make_unique<MemoryFile>();
+    memory_->bytes = std::move(bytes);
+    open_with([&](SF_INFO& info) {
+      SF_VIRTUAL_IO vio{&MemoryFile::length, &MemoryFile::seek, &MemoryFile::read, &MemoryFile::write,
+                        &MemoryFile::tell};
+      return sf_open_virtual(&vio, SFM_READ, &info, memory_.get());
+    });
   }
 
   [[nodiscard]] const AudioFormat& format() const override { return format_; }
@@ -170,8 +196,15 @@ class SndfileSource final : public AudioSource {
     }
     const int err = sf_error(handle_.get());
     if (err != SF_ERR_NO_ERROR) {
-      throw Error(ErrorCode::decode_failed, std::string("decoder error after ") + std::to_string(frames_read_) +
-                                                " frames: " + sf_strerror(handle_.get()));
+      const std::string why = sf_strerror(handle_.get());
+      // A decoder that fails having read the whole file ran out of data: a cut file.
+      if (consumed_all_input() && format_.frames && frames_read_ < *format_.frames) {
+        throw Error(ErrorCode::truncated, "stream ends after " + std::to_string(frames_read_) + " of " +
+                                              std::to_string(*format_.frames) +
+                                              " frames the header announces (" + why + ")");
+      }
+      throw Error(ErrorCode::decode_failed,
+                  "decoder error after " + std::to_string(frames_read_) + " frames: " + why);
     }
     if (got < 0) got = 0;
     block.frames = static_cast<std::size_t>(got);
@@ -198,6 +231,83 @@ class SndfileSource final : public AudioSource {
   }
 
   std::unique_ptr<Fd> fd_;  // declared before handle_: closed after it
+  // Chunked containers (WAV, AIFF, W64, RF64) state the length of their audio data. When
+  // the file holds less, libsndfile quietly reads what is there and notes in its log
+  // "data : <claimed> (should be <actual>)": a half-copied file. Claims of 2 GiB and more
+  // in a 32-bit field are the placeholders streaming writers leave, not a truncation.
+  void check_data_chunk_length() {
+    std::string log(8192, '\0');
+    sf_command(handle_.get(), SFC_GET_LOG_INFO, log.data(), static_cast<int>(log.size()));
+    std::size_t pos = 0;
+    while (pos < log.size() && log[pos] != '\0') {
+      const std::size_t end = std::min(log.find('\n', pos), log.find('\0', pos));
+      std::string line = log.substr(pos, end - pos);
+      line.erase(0, line.find_first_not_of(" \t"));
+      pos = end == std::string::npos ? log.size() : end + 1;
+      if (line.rfind("data ", 0) != 0 && line.rfind("SSND ", 0) != 0) continue;
+      unsigned long long claimed = 0;
+      unsigned long long actual = 0;
+      const char* colon = std::strchr(line.c_str(), ':');
+      if (colon == nullptr || std::sscanf(colon + 1, " %llu (should be %llu)", &claimed, &actual) != 2) continue;
+      const bool placeholder = claimed >= 0x7FFF0000ULL && claimed <= 0xFFFFFFFFULL;
+      if (claimed > actual && !placeholder) {
+        throw Error(ErrorCode::truncated, "the header announces " + std::to_string(claimed) +
+                                              " bytes of audio data, the file holds " + std::to_string(actual));
+      }
+    }
+  }
+
+  // Whether the decoder has read up to the end of the bytes (file or memory).
+  [[nodiscard]] bool consumed_all_input() const {
+    if (memory_) return memory_->pos >= static_cast<sf_count_t>(memory_->bytes.size());
+    if (fd_) {
+      struct stat st {};
+      const off_t pos = ::lseek(fd_->get(), 0, SEEK_CUR);
+      return ::fstat(fd_->get(), &st) == 0 && pos >= 0 && pos >= st.st_size;
+    }
+    return false;
+  }
+
+  template <typename Open>
+  void open_with(Open&& open) {
+    SF_INFO info{};
+    {
+      std::lock_guard lock(open_mutex());
+      SNDFILE* raw = open(info);
+      if (raw == nullptr) {
+        const int err = sf_error(nullptr);
+        const std::string msg = sf_error_number(err);
+        if (err == SF_ERR_UNRECOGNISED_FORMAT) {
+          throw Error(ErrorCode::not_audio, "not a recognised audio file: " + msg);
+        }
+        if (consumed_all_input()) {
+          throw Error(ErrorCode::truncated, "file ends inside its header or first frames: " + msg);
+        }
+        throw Error(ErrorCode::malformed, "invalid audio header: " + msg);
+      }
+      handle_.reset(raw);
+    }
+
+    const Encoding enc = encoding_of(info.format & SF_FORMAT_SUBMASK);
+    format_.container = container_name(info.format & SF_FORMAT_TYPEMASK);
+    format_.encoding = enc.name;
+    format_.sample_rate = info.samplerate;
+    format_.channels = info.channels;
+    format_.bits = enc.bits;
+    format_.is_float = enc.is_float;
+    format_.is_lossy_encoding = enc.is_lossy;
+    if (info.frames >= 0 && info.frames < SF_COUNT_MAX / 2) format_.frames = info.frames;
+    read_ints_ = enc.is_int;
+    validate_format(format_);
+
+    check_data_chunk_length();
+
+    // Floats outside [-1, 1] are passed through unchanged, not clipped.
+    sf_command(handle_.get(), SFC_SET_NORM_FLOAT, nullptr, SF_TRUE);
+    sf_command(handle_.get(), SFC_SET_CLIPPING, nullptr, SF_FALSE);
+  }
+
+  std::unique_ptr<MemoryFile> memory_;  // declared before handle_: outlives it
   SndfileHandle handle_;
   AudioFormat format_;
   bool read_ints_ = false;
@@ -207,5 +317,9 @@ class SndfileSource final : public AudioSource {
 }  // namespace
 
 std::unique_ptr<AudioSource> open_file(const std::string& path) { return std::make_unique<SndfileSource>(path); }
+
+std::unique_ptr<AudioSource> open_bytes(std::vector<unsigned char> bytes) {
+  return std::make_unique<SndfileSource>(std::move(bytes));
+}
 
 }  // namespace fakeless::io

@@ -58,6 +58,10 @@ class AudioSource {
 // before they are read), never writes, and does not touch the access time when it may.
 std::unique_ptr<AudioSource> open_file(const std::string& path);
 
+// The bytes of an audio file, decoded by the same libsndfile path as open_file (through
+// its virtual I/O): for the fuzzer and for tests that need no file system.
+std::unique_ptr<AudioSource> open_bytes(std::vector<unsigned char> bytes);
+
 // An in-memory source for tests and for the fuzzer: integer PCM (left-justified ints)...
 std::unique_ptr<AudioSource> memory_source_int(AudioFormat format, std::vector<std::int32_t> interleaved);
 // ...or floating-point samples.
