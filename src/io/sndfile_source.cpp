@@ -280,9 +280,6 @@ class SndfileSource final : public AudioSource {
         if (err == SF_ERR_UNRECOGNISED_FORMAT) {
           throw Error(ErrorCode::not_audio, "not a recognised audio file: " + msg);
         }
-        if (consumed_all_input()) {
-          throw Error(ErrorCode::truncated, "file ends inside its header or first frames: " + msg);
-        }
         throw Error(ErrorCode::malformed, "invalid audio header: " + msg);
       }
       handle_.reset(raw);
