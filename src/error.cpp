@@ -16,6 +16,7 @@ std::string_view to_string(ErrorCode code) noexcept {
     case ErrorCode::decode_failed: return "decode_failed";
     case ErrorCode::invalid_samples: return "invalid_samples";
     case ErrorCode::read_failed: return "read_failed";
+    case ErrorCode::timeout: return "timeout";
     case ErrorCode::out_of_memory: return "out_of_memory";
     case ErrorCode::internal_error: return "internal_error";
   }

@@ -1,6 +1,7 @@
 #pragma once
 // The per-file pipeline: AudioSource -> downmix -> Stft -> analyzers -> FileFeatures,
 // and the one boundary where a file's errors become an error record.
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@ namespace fakeless {
 
 struct AnalysisOptions {
   std::size_t block_frames = 8192;          // frames decoded per read
+  double timeout_s = 0.0;                   // per-file time budget; 0: none
   std::optional<dsp::StftParams> stft;      // default: dsp::StftParams::for_rate
   features::CutoffParams cutoff;
 };
@@ -33,8 +35,10 @@ struct FileFeatures {
   }
 };
 
-// Streams the whole source once. Throws fakeless::Error for bad input.
-FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, const AnalysisOptions& options);
+// Streams the whole source once. Throws fakeless::Error for bad input, and
+// Error(timeout) when `deadline` passes (checked between blocks of block_frames).
+FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, const AnalysisOptions& options,
+                              std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
 
 // Every feature by name, for `fakeless features` and the training scripts. Non-finite
 // or unknown values are null.

@@ -21,6 +21,7 @@ enum class ErrorCode {
   decode_failed,         // the decoder reported an error while reading
   invalid_samples,       // NaN or infinite samples in a floating-point file
   read_failed,           // the operating system failed a read
+  timeout,               // the file took longer than the per-file time budget
   out_of_memory,
   internal_error,        // a bug: please report it
 };

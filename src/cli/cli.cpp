@@ -4,6 +4,8 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -56,6 +58,35 @@ std::shared_ptr<spdlog::logger> make_logger(std::ostream& err, const LogOptions&
   return log;
 }
 
+void set_limit(long mib, spdlog::logger& log) {
+  rlimit lim{};
+  lim.rlim_cur = static_cast<rlim_t>(mib) * 1024 * 1024;
+  lim.rlim_max = RLIM_INFINITY;
+  rlimit old{};
+  if (::getrlimit(RLIMIT_AS, &old) == 0 && old.rlim_max != RLIM_INFINITY) {
+    lim.rlim_cur = std::min(lim.rlim_cur, old.rlim_max);
+    lim.rlim_max = old.rlim_max;
+  }
+  if (::setrlimit(RLIMIT_AS, &lim) != 0) log.warn("--max-memory: setrlimit failed; no cap applied");
+}
+
+// RLIMIT_AS bounds what any allocation (ours or a decoder's) can take; past it malloc
+// fails, which surfaces as an out_of_memory error record for that file. AddressSanitizer
+// reserves terabytes of shadow memory, so the cap is not applied under it.
+void limit_address_space(long mib, spdlog::logger& log) {
+#if defined(__SANITIZE_ADDRESS__)
+  log.warn("--max-memory {} ignored: this build uses AddressSanitizer", mib);
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  log.warn("--max-memory {} ignored: this build uses AddressSanitizer", mib);
+#else
+  set_limit(mib, log);
+#endif
+#else
+  set_limit(mib, log);
+#endif
+}
+
 std::string version_line() { return std::string("fakeless ") + kVersion + " (model " + model_name() + ")"; }
 
 }  // namespace
@@ -79,6 +110,8 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
   bool ordered = false;
   std::vector<std::string> extensions = scan::default_extensions();
   bool follow = false;
+  double timeout_s = 0.0;
+  long max_memory_mib = 0;
   LogOptions scan_log;
   scan_cmd->add_option("paths", paths, "Files and directories to scan")->required()->type_name("PATH...");
   scan_cmd->add_option("-j,--jobs", jobs, "Files analysed in parallel (default: all cores)")
@@ -91,6 +124,17 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
       ->delimiter(',')
       ->capture_default_str();
   scan_cmd->add_flag("--follow-symlinks", follow, "Follow symbolic links to directories (never loops)");
+  scan_cmd->add_option("--timeout", timeout_s, "Per-file time budget in seconds; a file over it is a timeout error (0: none)")
+      ->check(CLI::Range(0.0, 1e7));
+  scan_cmd->add_option("--max-memory", max_memory_mib,
+                       "Cap the process's address space at this many MiB (at least 128; 0: no cap);\n"
+                       "a decoder's allocation past it fails as an error record of the file at hand")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            const long mib = std::stol(v);
+            return mib == 0 || (mib >= 128 && mib <= (1L << 30)) ? "" : "must be 0 or at least 128 (MiB)";
+          },
+          "0|MIB>=128"));
   add_log_options(*scan_cmd, scan_log);
 
   // features
@@ -111,7 +155,9 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
 
   if (*scan_cmd) {
     auto log = make_logger(err, scan_log);
+    if (max_memory_mib > 0) limit_address_space(max_memory_mib, *log);
     scan::ScanOptions opt;
+    opt.analysis.timeout_s = timeout_s;
     opt.inputs = paths;
     opt.jobs = jobs;
     opt.ordered = ordered;

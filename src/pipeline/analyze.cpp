@@ -21,7 +21,8 @@ nlohmann::ordered_json number(const std::optional<double>& value, int decimals) 
   return value ? number(*value, decimals) : nlohmann::ordered_json(nullptr);
 }
 
-FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, const AnalysisOptions& options) {
+FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, const AnalysisOptions& options,
+                              std::optional<std::chrono::steady_clock::time_point> deadline) {
   FileFeatures out;
   out.format = source.format();
   const auto& fmt = out.format;
@@ -37,6 +38,10 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
   const auto ch = static_cast<std::size_t>(fmt.channels);
   const float inv_ch = 1.0F / static_cast<float>(ch);
   while (const std::size_t n = source.read(block, options.block_frames)) {
+    if (deadline && std::chrono::steady_clock::now() > *deadline) {
+      throw Error(ErrorCode::timeout, "analysis stopped at the time budget of " + std::to_string(options.timeout_s) +
+                                          " s after " + std::to_string(out.frames_read) + " frames");
+    }
     bits.consume(block);
     if (bits.finish().nonfinite_samples > 0) {
       throw Error(ErrorCode::invalid_samples,
@@ -122,7 +127,18 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 report::Verdict analyze_source(io::AudioSource& source, std::string display_path, dsp::FftCache& ffts,
                                const AnalysisOptions& options, const model::RuleModel& model) {
   const auto t0 = std::chrono::steady_clock::now();
-  const FileFeatures f = extract_features(source, ffts, options);
+  return analyze_source(source, std::move(display_path), ffts, options, model, t0);
+}
+
+report::Verdict analyze_source(io::AudioSource& source, std::string display_path, dsp::FftCache& ffts,
+                               const AnalysisOptions& options, const model::RuleModel& model,
+                               std::chrono::steady_clock::time_point t0) {
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (options.timeout_s > 0) {
+    deadline = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                        std::chrono::duration<double>(options.timeout_s));
+  }
+  const FileFeatures f = extract_features(source, ffts, options, deadline);
   report::Verdict v;
   v.path = std::move(display_path);
   v.format = f.format;
@@ -139,9 +155,7 @@ report::Verdict analyze_path(const std::string& path, dsp::FftCache& ffts, const
   const auto t0 = std::chrono::steady_clock::now();
   try {
     auto source = io::open_file(path);
-    report::Verdict v = analyze_source(*source, path, ffts, options, model);
-    v.elapsed_ms = ms_since(t0);
-    return v;
+    return analyze_source(*source, path, ffts, options, model, t0);
   } catch (const Error& e) {
     return report::error_verdict(path, e.code(), e.what());
   } catch (const std::bad_alloc&) {

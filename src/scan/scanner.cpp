@@ -5,6 +5,8 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <stdexcept>
+#include <system_error>
 #include <thread>
 
 #include "fakeless/pipeline.hpp"
@@ -122,8 +124,7 @@ ScanStats run_scan(const ScanOptions& options, const model::RuleModel& model, re
 
   std::vector<std::jthread> workers;
   workers.reserve(static_cast<std::size_t>(jobs));
-  for (int w = 0; w < jobs; ++w) {
-    workers.emplace_back([&] {
+  auto worker_loop = [&] {
       dsp::FftCache ffts;  // this worker's plans, made once per size
       Job job;
       while (queue.pop(job)) {
@@ -135,7 +136,20 @@ ScanStats run_scan(const ScanOptions& options, const model::RuleModel& model, re
         log.debug("analysing {}", job.entry.path);
         collector.deliver(job.seq, analyze_path(job.entry.path, ffts, options.analysis, model));
       }
-    });
+  };
+  // Fewer threads than asked for (a memory cap, a thread limit) still make a scan; none
+  // at all is fatal, after the queue is closed so nothing waits on it.
+  for (int w = 0; w < jobs; ++w) {
+    try {
+      workers.emplace_back(worker_loop);
+    } catch (const std::system_error& e) {
+      if (workers.empty()) {
+        queue.close();
+        throw std::runtime_error(std::string("cannot start a worker thread: ") + e.what());
+      }
+      log.warn("started {} of {} worker threads: {}", workers.size(), jobs, e.what());
+      break;
+    }
   }
 
   writer.begin();
