@@ -1,0 +1,1 @@
+"""fakeless corpus generator (scripts/corpus); see docs/corpus.md."""
