@@ -112,6 +112,7 @@ nlohmann::ordered_json to_json(const Verdict& v) {
   if (v.error) {
     j["status"] = "error";
     j["error"] = {{"code", std::string(to_string(*v.error))}, {"message", v.error_message}};
+    if (v.cached) j["cached"] = true;
     return j;
   }
   const auto& d = v.decision;
@@ -168,6 +169,7 @@ Verdict from_json(const nlohmann::ordered_json& j) {
   if (j["status"] == "error") {
     v.error = error_code_from(j.at("error").at("code").get<std::string>());
     v.error_message = j["error"].value("message", "");
+    v.cached = j.value("cached", false);
     return v;
   }
   auto& d = v.decision;
