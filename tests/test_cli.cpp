@@ -1,9 +1,11 @@
 #include <catch2/catch.hpp>
 #include <sndfile.h>
 
+#include <fstream>
 #include <sstream>
 
 #include "fakeless/cli/cli.hpp"
+#include "fakeless/cli/progress.hpp"
 #include "signals.hpp"
 #include "tempdir.hpp"
 
@@ -104,4 +106,134 @@ TEST_CASE("features prints every feature of each file", "[cli]") {
   CHECK(recs[0]["features"].contains("cutoff_stability"));
   CHECK(recs[0]["features"].contains("effective_bits"));
   CHECK(recs[1]["status"] == "error");
+}
+
+namespace {
+Result cli_env(std::vector<std::string> args, fakeless::cli::Environment env) {
+  std::ostringstream out;
+  std::ostringstream err;
+  env.hardware_threads = 2;
+  const int s = fakeless::cli::run_cli(args, out, err, env);
+  return {s, out.str(), err.str()};
+}
+}  // namespace
+
+TEST_CASE("files-from - reads NUL-separated paths from standard input", "[cli]") {
+  TempDir d;
+  clip(d / "a b.flac", 0);
+  clip(d / "line\nbreak.flac", 15000);
+  std::istringstream in(d / "a b.flac" + '\0' + d / "line\nbreak.flac" + '\0');
+  fakeless::cli::Environment env;
+  env.in = &in;
+  const auto r = cli_env({"scan", "--files-from", "-", "-0", "--ordered", "-q"}, env);
+  CHECK(r.status == 1);
+  const auto recs = lines(r.out);
+  REQUIRE(recs.size() == 2);
+  CHECK(recs[1]["path"] == d / "line\nbreak.flac");
+  CHECK(recs[1]["verdict"] == "lossy");
+  CHECK(cli({"scan", "--files-from", d / "no-such-list"}).status == 2);
+  CHECK(cli({"scan", "-0", d.str()}).status == 2);  // -0 without --files-from
+}
+
+TEST_CASE("only-flagged and threshold", "[cli]") {
+  TempDir d;
+  clip(d / "good.flac", 0);
+  clip(d / "lossy.flac", 15000);
+  testsig::write_text(d / "broken.flac", "xx");
+  const auto r = cli({"scan", "--only-flagged", "--ordered", "-q", d.str()});
+  CHECK(r.status == 5);
+  const auto recs = lines(r.out);
+  REQUIRE(recs.size() == 2);  // the flagged file and the error record; not the genuine one
+  CHECK(recs[0]["error"]["code"] == "not_audio");
+  CHECK(recs[1]["verdict"] == "lossy");
+  const double p = recs[1]["p_lossy"];
+  REQUIRE(p < 1.0);
+  const auto above = cli({"scan", "--threshold", std::to_string(std::min(1.0, p + 1e-4)), "-q", d / "lossy.flac"});
+  CHECK(above.status == 0);
+  CHECK(lines(above.out)[0]["verdict"] != "lossy");
+  CHECK(lines(above.out)[0]["p_lossy"] == p);
+  CHECK(cli({"scan", "--threshold", "1.5", d.str()}).status == 2);
+  CHECK(cli({"scan", "--threshold", "0", d.str()}).status == 2);
+}
+
+TEST_CASE("cache: a re-scan decodes nothing; --cache before a directory is refused", "[cli]") {
+  TempDir d;
+  TempDir c;
+  clip(d / "a.flac", 0);
+  clip(d / "b.flac", 15000);
+  const auto first = cli({"scan", d.str(), "--cache", c / "x.sqlite"});
+  CHECK_THAT(first.err, Catch::Contains("(2 decoded, 0 from cache)"));
+  const auto second = cli({"scan", d.str(), "--cache", c / "x.sqlite"});
+  CHECK_THAT(second.err, Catch::Contains("(0 decoded, 2 from cache)"));
+  CHECK(second.status == first.status);
+  const auto refused = cli({"scan", "--cache", d.str()});
+  CHECK(refused.status == 2);
+  CHECK_THAT(refused.err, Catch::Contains("looks like a path to scan"));
+  const auto stats = cli({"cache", "stats", "--cache", c / "x.sqlite"});
+  CHECK(stats.status == 0);
+  CHECK(ordered_json::parse(stats.out)["entries"] == 2);
+  const auto exported = cli({"cache", "export", "--cache", c / "x.sqlite", "-q"});
+  CHECK(lines(exported.out).size() == 2);
+  CHECK(exported.err.empty());
+  CHECK(cli({"cache", "stats", "--cache", c / "none.sqlite"}).status == 2);
+}
+
+TEST_CASE("shard rejects K outside 1..N", "[cli]") {
+  TempDir d;
+  clip(d / "a.flac", 0);
+  CHECK(cli({"scan", "--shard", "1/1", "-q", d.str()}).status == 0);
+  for (const char* bad : {"0/2", "3/2", "x"}) CHECK(cli({"scan", "--shard", bad, d.str()}).status == 2);
+}
+
+TEST_CASE("log-file gets the log even with -q, which keeps stderr empty", "[cli]") {
+  TempDir d;
+  clip(d / "a.flac", 0);
+  testsig::write_text(d / "broken.flac", "xx");
+  const auto r = cli({"scan", "-q", "--log-file", d / "log.txt", d / "a.flac", d / "broken.flac"});
+  CHECK(r.status == 4);
+  CHECK(r.err.empty());
+  std::ifstream f(d / "log.txt");
+  std::stringstream log;
+  log << f.rdbuf();
+  CHECK_THAT(log.str(), Catch::Contains("warning: " + d / "broken.flac" + ": not_audio"));
+  CHECK_THAT(log.str(), Catch::Contains("2 files (2 decoded, 0 from cache)"));
+  CHECK(cli({"scan", "--log-file", d / "a.flac/log", d.str()}).status == 2);  // a file as its directory
+}
+
+TEST_CASE("progress: on stderr only when asked or on a terminal; colours never with NO_COLOR", "[cli]") {
+  TempDir d;
+  clip(d / "a.flac", 15000);
+  fakeless::cli::Environment env;
+  env.stderr_is_terminal = false;
+  const auto off = cli_env({"scan", d.str()}, env);
+  CHECK(off.err.find('\r') == std::string::npos);
+  const auto on = cli_env({"scan", "--progress", "always", d.str()}, env);
+  CHECK(on.err.find('\r') != std::string::npos);
+  CHECK(on.out.find('\r') == std::string::npos);
+  CHECK(lines(on.out).size() == 1);
+  env.stderr_is_terminal = true;
+  env.stdout_is_terminal = true;
+  const auto tty = cli_env({"scan", "--progress", "never", d.str()}, env);
+  CHECK(tty.err.find('\r') == std::string::npos);
+  CHECK(tty.out.find("\x1b[31mlossy") != std::string::npos);  // a coloured table
+  env.no_color = true;
+  const auto plain = cli_env({"scan", d.str()}, env);
+  CHECK(plain.out.find('\x1b') == std::string::npos);
+  CHECK(plain.err.find("\x1b[3") == std::string::npos);
+}
+
+TEST_CASE("the progress line counts files, shows the total once discovery ends, and an ETA", "[cli]") {
+  std::ostringstream err;
+  fakeless::cli::Progress p(err, false, false);
+  p.found(10);
+  CHECK_THAT(p.line(), Catch::Contains("0 done, 10 found so far"));
+  fakeless::report::Verdict v;
+  v.decision.flags = {"lossy"};
+  p.file_done(v, 2'000'000);
+  p.discovery_done(40);
+  CHECK_THAT(p.line(), Catch::Contains("1/40 files"));
+  CHECK_THAT(p.line(), Catch::Contains("ETA"));
+  CHECK_THAT(p.line(), Catch::Contains("1 flagged, 0 errors"));
+  CHECK(fakeless::cli::format_duration(3725) == "1:02:05");
+  CHECK(fakeless::cli::format_duration(65) == "1:05");
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -16,21 +17,52 @@
 
 namespace fakeless {
 
+// Quick mode: instead of the whole file, `segments` stretches of `segment_s` seconds,
+// one centred in each of `segments` equal parts of the file (deterministic: the same file
+// always gives the same segments). A file shorter than twice that budget, or one that
+// cannot seek, is decoded whole. The framer is reset at every segment, so no analysis
+// frame straddles a join. Quick mode reads less, so it also checks less: a stream cut
+// after the last segment is not noticed.
+struct QuickParams {
+  int segments = 6;        // [1, 100]
+  double segment_s = 5.0;  // [0.5, 600] seconds
+
+  void validate() const;  // throws std::invalid_argument naming the value
+};
+
+struct Segment {
+  std::int64_t start = 0;   // first frame
+  std::int64_t frames = 0;  // length
+  bool operator==(const Segment&) const = default;
+};
+
+// The segments quick mode reads in a file of total_frames; empty: read the whole file.
+std::vector<Segment> quick_segments(std::int64_t total_frames, int sample_rate_hz, const QuickParams& params);
+
 struct AnalysisOptions {
   std::size_t block_frames = 8192;          // frames decoded per read
   double timeout_s = 0.0;                   // per-file time budget; 0: none
   std::optional<dsp::StftParams> stft;      // default: dsp::StftParams::for_rate
   features::CutoffParams cutoff;
+  bool quick = false;                       // analyse seeked segments only (QuickParams)
+  QuickParams quick_params;
 };
 
 struct FileFeatures {
   io::AudioFormat format;
-  std::int64_t frames_read = 0;
+  std::int64_t frames_read = 0;   // frames decoded (in quick mode, of the segments only)
+  int quick_segments = 0;         // segments read in quick mode; 0: the whole file
   dsp::StftParams stft;
   features::CutoffFeatures cutoff;
   features::BitDepthFeatures bit_depth;
 
+  // The file's duration: decoded, or from the header when quick mode read segments only.
   [[nodiscard]] double duration_s() const {
+    if (format.sample_rate <= 0) return 0.0;
+    if (quick_segments > 0 && format.frames) return static_cast<double>(*format.frames) / format.sample_rate;
+    return static_cast<double>(frames_read) / format.sample_rate;
+  }
+  [[nodiscard]] double analysed_s() const {
     return format.sample_rate > 0 ? static_cast<double>(frames_read) / format.sample_rate : 0.0;
   }
 };

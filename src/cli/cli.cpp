@@ -1,6 +1,7 @@
 #include "fakeless/cli/cli.hpp"
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -8,10 +9,15 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 
 #include "fakeless/analysis.hpp"
+#include "fakeless/cli/progress.hpp"
 #include "fakeless/pipeline.hpp"
 #include "fakeless/report/writers.hpp"
+#include "fakeless/scan/cache.hpp"
 #include "fakeless/scan/scanner.hpp"
 #include "fakeless/version.hpp"
 
@@ -20,7 +26,7 @@ namespace {
 
 constexpr int kExitUsage = 2;
 
-const std::vector<std::string> kSubcommands = {"scan", "features", "help"};
+const std::vector<std::string> kSubcommands = {"scan", "features", "cache", "help"};
 
 // `fakeless PATH...` means `fakeless scan PATH...`.
 std::vector<std::string> with_default_subcommand(std::vector<std::string> args) {
@@ -36,26 +42,65 @@ struct LogOptions {
   bool quiet = false;
   int verbose = 0;
   std::string level;
+  std::string file;
 };
 
 void add_log_options(CLI::App& app, LogOptions& o) {
-  app.add_flag("-q,--quiet", o.quiet, "Print nothing but results (and fatal errors)");
-  app.add_flag("-v,--verbose", o.verbose, "More log output on stderr (-vv: trace)");
+  app.add_flag("-q,--quiet", o.quiet, "Print nothing but results on stdout and nothing at all on stderr but fatal errors");
+  app.add_flag("-v,--verbose", o.verbose, "More log output (-v debug, -vv trace)");
   app.add_option("--log-level", o.level, "Log level: trace, debug, info, warn, error, critical, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.add_option("--log-file", o.file,
+                 "Also append the log to FILE, with timestamps, at info level (or -v/--log-level) even with -q")
+      ->type_name("FILE");
+}
+
+// The log goes to stderr (through `stderr_sink`) and, with --log-file, to a file too:
+// -q silences stderr only, so `-q --log-file F` is the cron set-up. Throws spdlog_ex when
+// the log file cannot be opened.
+std::shared_ptr<spdlog::logger> make_logger(spdlog::sink_ptr stderr_sink, const LogOptions& o) {
+  spdlog::level::level_enum verbosity = spdlog::level::info;
+  if (o.verbose == 1) verbosity = spdlog::level::debug;
+  if (o.verbose >= 2) verbosity = spdlog::level::trace;
+  if (!o.level.empty()) verbosity = spdlog::level::from_str(o.level);
+  stderr_sink->set_level(o.quiet && o.level.empty() && o.verbose == 0 ? spdlog::level::err : verbosity);
+  std::vector<spdlog::sink_ptr> sinks{stderr_sink};
+  if (!o.file.empty()) {
+    auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(o.file, /*truncate=*/false);
+    file->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%P] %l: %v");
+    file->set_level(verbosity);
+    sinks.push_back(file);
+  }
+  auto log = std::make_shared<spdlog::logger>("fakeless", sinks.begin(), sinks.end());
+  spdlog::level::level_enum lowest = spdlog::level::off;
+  for (const auto& sk : sinks) lowest = std::min(lowest, sk->level());
+  log->set_level(lowest);
+  log->flush_on(spdlog::level::trace);
+  return log;
 }
 
 std::shared_ptr<spdlog::logger> make_logger(std::ostream& err, const LogOptions& o) {
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(err, /*force_flush=*/true);
-  auto log = std::make_shared<spdlog::logger>("fakeless", sink);
-  log->set_pattern("fakeless: %l: %v");
-  spdlog::level::level_enum lvl = spdlog::level::info;
-  if (o.quiet) lvl = spdlog::level::err;
-  if (o.verbose == 1) lvl = spdlog::level::debug;
-  if (o.verbose >= 2) lvl = spdlog::level::trace;
-  if (!o.level.empty()) lvl = spdlog::level::from_str(o.level);
-  log->set_level(lvl);
-  return log;
+  sink->set_pattern("fakeless: %l: %v");
+  return make_logger(sink, o);
+}
+
+// A value given to --cache that is surely a path to scan, not a cache file (CLI11 takes
+// the word after --cache as its value): an existing directory or an audio file.
+bool looks_like_input(const std::string& value, const std::vector<std::string>& extensions) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(value, ec)) return true;
+  const auto dot = value.find_last_of('.');
+  if (dot == std::string::npos) return false;
+  std::string ext = value.substr(dot + 1);
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return std::find(extensions.begin(), extensions.end(), ext) != extensions.end();
+}
+
+std::string mb(std::int64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", static_cast<double>(bytes) / 1e6);
+  return buf;
 }
 
 void set_limit(long mib, spdlog::logger& log) {
@@ -104,26 +149,86 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
 
   // scan
   auto* scan_cmd = app.add_subcommand("scan", "Analyse files and directories (recursively); one verdict per file");
+  scan_cmd->footer(
+      "Cache: --cache [FILE] keeps each verdict in an SQLite file (default " + scan::default_cache_path() +
+      ");\n"
+      "  an unchanged file (same path, size, mtime, model version and settings) is answered without decoding.\n"
+      "  Write --cache last or before another option, or as --cache=FILE: the word after it is its value.\n"
+      "Sharding: --shard K/N takes the paths whose FNV-1a 64 hash modulo N is K-1 (K = 1..N);\n"
+      "  N runs with the same inputs cover every file exactly once; their NDJSON outputs concatenate.\n"
+      "Exit status: 0 nothing flagged, 1 at least one file flagged, 2 usage or fatal error or interrupted;\n"
+      "  4 is added when at least one file could not be analysed.");
   std::vector<std::string> paths;
   int jobs = std::max(1, env.hardware_threads);
   std::string format_name;
   bool ordered = false;
   std::vector<std::string> extensions = scan::default_extensions();
+  std::vector<std::string> excludes;
   bool follow = false;
   double timeout_s = 0.0;
   long max_memory_mib = 0;
+  std::string files_from;
+  bool null_separated = false;
+  std::string cache_file;
+  std::string shard_text;
+  bool quick = false;
+  bool only_flagged = false;
+  double threshold = model::RuleParams{}.lossy_threshold;
+  std::string progress_mode = "auto";
   LogOptions scan_log;
-  scan_cmd->add_option("paths", paths, "Files and directories to scan")->required()->type_name("PATH...");
+  scan_cmd->add_option("paths", paths, "Files and directories to scan")->type_name("PATH...");
   scan_cmd->add_option("-j,--jobs", jobs, "Files analysed in parallel (default: all cores)")
       ->check(CLI::Range(1, 1024));
   scan_cmd->add_option("--format", format_name,
                        "Output format: ndjson, json, table or csv (default: table on a terminal, else ndjson)")
       ->check(CLI::IsMember({"ndjson", "json", "table", "csv"}));
   scan_cmd->add_flag("--ordered", ordered, "Write records in input order (default: as files finish)");
-  scan_cmd->add_option("--ext", extensions, "Audio extensions taken inside directories")
+  scan_cmd->add_option("--ext", extensions, "Audio extensions taken inside directories (comma-separated)")
       ->delimiter(',')
+      ->allow_extra_args(false)
       ->capture_default_str();
+  scan_cmd->add_option("--exclude", excludes,
+                       "Leave out files and directories whose path or name matches GLOB (fnmatch; repeatable)")
+      ->allow_extra_args(false)
+      ->type_name("GLOB");
   scan_cmd->add_flag("--follow-symlinks", follow, "Follow symbolic links to directories (never loops)");
+  scan_cmd->add_option("--files-from", files_from,
+                       "Also scan the paths listed in FILE, one per line, or read from stdin with -")
+      ->type_name("FILE|-");
+  scan_cmd->add_flag("-0,--null", null_separated, "--files-from list is NUL-separated (find -print0)");
+  auto* cache_opt = scan_cmd->add_option("--cache", cache_file, "Keep verdicts in an SQLite cache FILE (see below)")
+                        ->expected(0, 1)
+                        ->type_name("[FILE]");
+  scan_cmd->add_option("--shard", shard_text, "Take only part K of N of the input set (K = 1..N; see below)")
+      ->type_name("K/N")
+      ->check([](const std::string& text) {
+        try {
+          (void)scan::Shard::parse(text);
+          return std::string();
+        } catch (const std::invalid_argument& e) {
+          return std::string(e.what());
+        }
+      });
+  scan_cmd->add_flag("--quick", quick,
+                     "Analyse 6 segments of 5 s seeked over each file instead of all of it (files over 60 s)");
+  scan_cmd->add_flag("--only-flagged", only_flagged,
+                     "Write only the records of flagged files (and error records)");
+  scan_cmd->add_option("--threshold", threshold, "Flag a file lossy when p_lossy >= P (default 0.5)")
+      ->type_name("P")
+      ->check([](const std::string& text) {
+        try {
+          model::RuleParams p;
+          p.lossy_threshold = std::stod(text);
+          p.validate();
+          return std::string();
+        } catch (const std::exception& e) {
+          return std::string(e.what());
+        }
+      });
+  scan_cmd->add_option("--progress", progress_mode,
+                       "Progress line on stderr: auto (only when stderr is a terminal), always or never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
   scan_cmd->add_option("--timeout", timeout_s, "Per-file time budget in seconds; a file over it is a timeout error (0: none)")
       ->check(CLI::Range(0.0, 1e7));
   scan_cmd->add_option("--max-memory", max_memory_mib,
@@ -136,6 +241,21 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
           },
           "0|MIB>=128"));
   add_log_options(*scan_cmd, scan_log);
+
+  // cache
+  auto* cache_cmd = app.add_subcommand("cache", "Inspect or maintain the result cache");
+  cache_cmd->require_subcommand(1);
+  cache_cmd->fallthrough();  // -q, -v, --log-file also after the action
+  std::string cache_cmd_file = scan::default_cache_path();
+  auto* cache_stats = cache_cmd->add_subcommand("stats", "Entries by model version, settings and verdict (JSON)");
+  auto* cache_prune =
+      cache_cmd->add_subcommand("prune", "Remove entries whose file is gone or changed, or from other model versions");
+  auto* cache_export = cache_cmd->add_subcommand("export", "Print every entry as an NDJSON verdict record");
+  for (auto* sub : {cache_stats, cache_prune, cache_export}) {
+    sub->add_option("--cache", cache_cmd_file, "The cache file")->type_name("FILE")->capture_default_str();
+  }
+  LogOptions cache_log;
+  add_log_options(*cache_cmd, cache_log);
 
   // features
   auto* feat_cmd = app.add_subcommand("features", "Print every feature of each file as one JSON line (for training)");
@@ -154,27 +274,137 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
   }
 
   if (*scan_cmd) {
-    auto log = make_logger(err, scan_log);
+    auto usage = [&](const std::string& why) {
+      err << "fakeless: " << why << "\nRun with --help for more information.\n";
+      return kExitUsage;
+    };
+    if (cache_opt->count() > 0 && looks_like_input(cache_file, extensions)) {
+      return usage("--cache " + cache_file + ": that looks like a path to scan, not a cache file; write --cache " +
+                   "after the paths, or --cache=FILE");
+    }
+    if (paths.empty() && files_from.empty()) return usage("nothing to scan: give PATH... or --files-from FILE|-");
+    if (null_separated && files_from.empty()) return usage("-0 only applies to --files-from");
+    const bool progress_on = progress_mode == "always" || (progress_mode == "auto" && env.stderr_is_terminal);
+    const bool err_color = env.stderr_is_terminal && !env.no_color;
+    Progress progress(err, progress_on && !scan_log.quiet, err_color);
+    std::shared_ptr<spdlog::logger> log;
+    try {
+      log = make_logger(std::make_shared<ProgressAwareSink>(progress, err_color), scan_log);
+    } catch (const spdlog::spdlog_ex& e) {
+      return usage(std::string("--log-file: ") + e.what());
+    }
+
     if (max_memory_mib > 0) limit_address_space(max_memory_mib, *log);
     scan::ScanOptions opt;
     opt.analysis.timeout_s = timeout_s;
     opt.inputs = paths;
     opt.jobs = jobs;
     opt.ordered = ordered;
+    opt.only_flagged = only_flagged;
     opt.discover.extensions = extensions;
+    opt.discover.excludes = excludes;
     opt.discover.follow_symlinks = follow;
+    opt.analysis.quick = quick;
+    if (!shard_text.empty()) opt.shard = scan::Shard::parse(shard_text);
+    std::ifstream list_file;
+    if (!files_from.empty()) {
+      if (files_from == "-") {
+        if (env.in == nullptr) return usage("--files-from -: no standard input");
+        opt.files_from = env.in;
+      } else {
+        list_file.open(files_from, std::ios::binary);
+        if (!list_file) return usage("--files-from: cannot read " + files_from);
+        opt.files_from = &list_file;
+      }
+      opt.files_from_separator = null_separated ? '\0' : '\n';
+    }
+    std::optional<scan::ResultCache> cache;
+    if (cache_opt->count() > 0) {
+      if (cache_file.empty()) cache_file = scan::default_cache_path();
+      try {
+        cache.emplace(cache_file);
+      } catch (const scan::CacheError& e) {
+        log->critical("{}", e.what());
+        return kExitUsage;
+      }
+      opt.cache = &*cache;
+      log->debug("cache: {}", cache_file);
+    }
+    model::RuleParams params;
+    params.lossy_threshold = threshold;
+    const model::RuleModel model(params);
+    opt.observer = &progress;
+
     const report::Format fmt = format_name.empty()
                                    ? (env.stdout_is_terminal ? report::Format::table : report::Format::ndjson)
                                    : report::parse_format(format_name);
-    auto writer = report::make_writer(fmt, out);
-    const model::RuleModel model;
+    auto writer = report::make_writer(fmt, out, env.stdout_is_terminal && !env.no_color);
+    progress.start();
     const scan::ScanStats s = scan::run_scan(opt, model, *writer, *log, env.stop);
+    progress.stop();
     char secs[32];
     std::snprintf(secs, sizeof secs, "%.2f", s.seconds);
-    log->info("{} files: {} ok, {} flagged, {} errors; {} non-audio files skipped; {} s{}", s.files, s.ok, s.flagged,
-              s.errors, s.skipped, secs, s.interrupted ? " (interrupted)" : "");
+    std::string extra;
+    if (s.skipped > 0) extra += "; " + std::to_string(s.skipped) + " non-audio files skipped";
+    if (s.excluded > 0) extra += "; " + std::to_string(s.excluded) + " excluded";
+    if (opt.shard.count > 1) {
+      extra += "; shard " + std::to_string(opt.shard.index) + "/" + std::to_string(opt.shard.count) + ", " +
+               std::to_string(s.other_shards) + " left to other shards";
+    }
+    log->info("{} files ({} decoded, {} from cache): {} ok, {} flagged, {} errors{}; {} MB in {} s{}", s.files,
+              s.decoded, s.from_cache, s.ok, s.flagged, s.errors, extra, mb(s.bytes), secs,
+              s.interrupted ? " (interrupted)" : "");
     if (s.interrupted) return kExitUsage | s.exit_status();
     return s.exit_status();
+  }
+
+  if (*cache_cmd) {
+    std::shared_ptr<spdlog::logger> log;
+    try {
+      log = make_logger(err, cache_log);
+    } catch (const spdlog::spdlog_ex& e) {
+      err << "fakeless: --log-file: " << e.what() << '\n';
+      return kExitUsage;
+    }
+    std::error_code ec;
+    if (!std::filesystem::exists(cache_cmd_file, ec)) {
+      log->critical("no cache at {}", cache_cmd_file);
+      return kExitUsage;
+    }
+    try {
+      scan::ResultCache cache(cache_cmd_file);
+      if (*cache_stats) {
+        const scan::CacheStats st = cache.stats();
+        nlohmann::ordered_json j;
+        j["file"] = cache_cmd_file;
+        j["entries"] = st.entries;
+        j["errors"] = st.errors;
+        j["bytes"] = st.file_bytes;
+        j["current_model"] = model_name();
+        j["models"] = st.by_model;
+        j["settings"] = st.by_settings;
+        j["verdicts"] = st.by_verdict;
+        out << report::dump_line(j) << '\n' << std::flush;
+      } else if (*cache_prune) {
+        const scan::PruneResult r = cache.prune(model_name());
+        nlohmann::ordered_json j;
+        j["removed"] = r.removed_gone + r.removed_changed + r.removed_model;
+        j["removed_gone"] = r.removed_gone;
+        j["removed_changed"] = r.removed_changed;
+        j["removed_other_model"] = r.removed_model;
+        j["kept"] = r.kept;
+        out << report::dump_line(j) << '\n' << std::flush;
+        log->info("pruned {}: removed {} gone, {} changed, {} from other models; kept {}", cache_cmd_file,
+                  r.removed_gone, r.removed_changed, r.removed_model, r.kept);
+      } else if (*cache_export) {
+        const std::int64_t n = cache.export_ndjson(out);
+        log->info("exported {} entries", n);
+      }
+    } catch (const scan::CacheError& e) {
+      log->critical("{}", e.what());
+      return kExitUsage;
+    }
+    return 0;
   }
 
   if (*feat_cmd) {

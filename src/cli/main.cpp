@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <thread>
@@ -28,6 +29,10 @@ int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);
     fakeless::cli::Environment env;
     env.stdout_is_terminal = ::isatty(STDOUT_FILENO) == 1;
+    env.stderr_is_terminal = ::isatty(STDERR_FILENO) == 1;
+    const char* no_color = std::getenv("NO_COLOR");  // https://no-color.org: set and not empty
+    env.no_color = no_color != nullptr && no_color[0] != '\0';
+    env.in = &std::cin;
     env.stop = &g_stop;
     env.hardware_threads = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
     const int status = fakeless::cli::run_cli(args, std::cout, std::cerr, env);

@@ -4,6 +4,10 @@
 
 namespace fakeless::io {
 
+void AudioSource::seek(std::int64_t /*frame*/) {
+  throw Error(ErrorCode::internal_error, "this audio source cannot seek");
+}
+
 void validate_format(const AudioFormat& format) {
   if (format.channels < 1 || format.channels > kMaxChannels) {
     throw Error(ErrorCode::unsupported_format,

@@ -18,6 +18,15 @@ class MemorySource final : public AudioSource {
 
   [[nodiscard]] const AudioFormat& format() const override { return format_; }
 
+  [[nodiscard]] bool seekable() const override { return true; }
+  void seek(std::int64_t frame) override {
+    if (frame < 0 || static_cast<std::size_t>(frame) > total_frames_) {
+      throw Error(ErrorCode::truncated, "cannot seek to frame " + std::to_string(frame) + " of " +
+                                            std::to_string(total_frames_));
+    }
+    pos_ = static_cast<std::size_t>(frame);
+  }
+
   std::size_t read(AudioBlock& block, std::size_t max_frames) override {
     const auto ch = static_cast<std::size_t>(format_.channels);
     const std::size_t frames = std::min(max_frames, total_frames_ - pos_);

@@ -178,6 +178,20 @@ class SndfileSource final : public AudioSource {
   }
 
   [[nodiscard]] const AudioFormat& format() const override { return format_; }
+  [[nodiscard]] bool seekable() const override { return seekable_; }
+
+  void seek(std::int64_t frame) override {
+    if (!seekable_) throw Error(ErrorCode::internal_error, "this file cannot seek");
+    const sf_count_t got = sf_seek(handle_.get(), static_cast<sf_count_t>(frame), SEEK_SET);
+    if (got != static_cast<sf_count_t>(frame)) {
+      // FLAC seeks by decoding: a cut stream fails here.
+      throw Error(ErrorCode::truncated, "cannot seek to frame " + std::to_string(frame) + " of the " +
+                                            std::to_string(*format_.frames) + " the header announces" +
+                                            (sf_error(handle_.get()) != 0 ? std::string(": ") + sf_strerror(handle_.get())
+                                                                          : std::string()));
+    }
+    position_ = got;
+  }
 
   std::size_t read(AudioBlock& block, std::size_t max_frames) override {
     const auto ch = static_cast<std::size_t>(format_.channels);
@@ -198,19 +212,18 @@ class SndfileSource final : public AudioSource {
     if (err != SF_ERR_NO_ERROR) {
       const std::string why = sf_strerror(handle_.get());
       // A decoder that fails having read the whole file ran out of data: a cut file.
-      if (consumed_all_input() && format_.frames && frames_read_ < *format_.frames) {
-        throw Error(ErrorCode::truncated, "stream ends after " + std::to_string(frames_read_) + " of " +
+      if (consumed_all_input() && format_.frames && position_ < *format_.frames) {
+        throw Error(ErrorCode::truncated, "stream ends after " + std::to_string(position_) + " of " +
                                               std::to_string(*format_.frames) +
                                               " frames the header announces (" + why + ")");
       }
-      throw Error(ErrorCode::decode_failed,
-                  "decoder error after " + std::to_string(frames_read_) + " frames: " + why);
+      throw Error(ErrorCode::decode_failed, "decoder error at frame " + std::to_string(position_) + ": " + why);
     }
     if (got < 0) got = 0;
     block.frames = static_cast<std::size_t>(got);
-    frames_read_ += got;
-    if (got == 0 && format_.frames && frames_read_ < *format_.frames) {
-      throw Error(ErrorCode::truncated, "stream ends after " + std::to_string(frames_read_) + " of " +
+    position_ += got;
+    if (got == 0 && format_.frames && position_ < *format_.frames) {
+      throw Error(ErrorCode::truncated, "stream ends after " + std::to_string(position_) + " of " +
                                             std::to_string(*format_.frames) + " frames the header announces");
     }
     return block.frames;
@@ -295,6 +308,7 @@ class SndfileSource final : public AudioSource {
     format_.is_lossy_encoding = enc.is_lossy;
     if (info.frames >= 0 && info.frames < SF_COUNT_MAX / 2) format_.frames = info.frames;
     read_ints_ = enc.is_int;
+    seekable_ = info.seekable != 0 && format_.frames.has_value();
     validate_format(format_);
 
     check_data_chunk_length();
@@ -308,7 +322,8 @@ class SndfileSource final : public AudioSource {
   SndfileHandle handle_;
   AudioFormat format_;
   bool read_ints_ = false;
-  sf_count_t frames_read_ = 0;
+  bool seekable_ = false;
+  sf_count_t position_ = 0;  // the next frame read() returns
 };
 
 }  // namespace

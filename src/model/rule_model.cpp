@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
+#include <string>
 
 namespace fakeless::model {
 namespace {
@@ -15,10 +17,20 @@ std::string khz(double hz) {
 
 std::string RuleModel::name() { return "rule-v1"; }
 
+void RuleParams::validate() const {
+  if (!(lossy_threshold > 0.0 && lossy_threshold <= 1.0)) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%g", lossy_threshold);
+    throw std::invalid_argument(std::string("lossy threshold must be in (0, 1], got ") + buf);
+  }
+}
+
 // p_lossy is a "soft AND" of three margins, each scaled to be ~1 per typical unit of
 // doubt: the cutoff must be steep, stable over time and below where genuine anti-alias
 // filters sit. p_lossy = 1 / (1 + exp(-2 min(margins))), so p_lossy > 0.5 exactly when
 // all three hold. It is a score, not a calibrated probability (trained models will be).
+// The file is flagged lossy when p_lossy >= lossy_threshold (0.5 by default: all three
+// margins hold); --threshold moves that line.
 Decision RuleModel::decide(const FileFeatures& f) const {
   Decision d;
   const auto& c = f.cutoff;
@@ -60,7 +72,7 @@ Decision RuleModel::decide(const FileFeatures& f) const {
   }
   p = std::round(p * 1e4) / 1e4;
   d.p_lossy = p;
-  const bool lossy = p >= 0.5;
+  const bool lossy = p >= params_.lossy_threshold;
 
   const bool upsampled = f.format.sample_rate > 48000 && c.cutoff_hz && c.cutoff_sharpness_db &&
                          *c.cutoff_hz <= params_.max_upsampled_content_hz &&

@@ -1,6 +1,8 @@
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <new>
+#include <stdexcept>
 
 #include "fakeless/analysis.hpp"
 #include "fakeless/error.hpp"
@@ -21,6 +23,32 @@ nlohmann::ordered_json number(const std::optional<double>& value, int decimals) 
   return value ? number(*value, decimals) : nlohmann::ordered_json(nullptr);
 }
 
+void QuickParams::validate() const {
+  if (segments < 1 || segments > 100) {
+    throw std::invalid_argument("quick segments must be in [1, 100], got " + std::to_string(segments));
+  }
+  if (!(segment_s >= 0.5 && segment_s <= 600.0)) {
+    throw std::invalid_argument("quick segment length must be in [0.5, 600] s, got " + std::to_string(segment_s));
+  }
+}
+
+std::vector<Segment> quick_segments(std::int64_t total_frames, int sample_rate_hz, const QuickParams& params) {
+  params.validate();
+  const auto len = static_cast<std::int64_t>(std::llround(params.segment_s * sample_rate_hz));
+  const std::int64_t n = params.segments;
+  if (len <= 0 || total_frames < 2 * n * len) return {};  // short: decoding it all costs little more
+  std::vector<Segment> out;
+  out.reserve(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    // Centred in the i-th of n equal parts; the parts are at least 2 len long, so the
+    // segments never overlap and stay inside the file.
+    const std::int64_t centre = (2 * i + 1) * total_frames / (2 * n);
+    const std::int64_t start = std::clamp<std::int64_t>(centre - len / 2, 0, total_frames - len);
+    out.push_back({start, len});
+  }
+  return out;
+}
+
 FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, const AnalysisOptions& options,
                               std::optional<std::chrono::steady_clock::time_point> deadline) {
   FileFeatures out;
@@ -37,37 +65,69 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
   std::vector<float> mono(options.block_frames);
   const auto ch = static_cast<std::size_t>(fmt.channels);
   const float inv_ch = 1.0F / static_cast<float>(ch);
-  while (const std::size_t n = source.read(block, options.block_frames)) {
-    if (deadline && std::chrono::steady_clock::now() > *deadline) {
-      throw Error(ErrorCode::timeout, "analysis stopped at the time budget of " + std::to_string(options.timeout_s) +
-                                          " s after " + std::to_string(out.frames_read) + " frames");
-    }
-    bits.consume(block);
-    if (bits.finish().nonfinite_samples > 0) {
-      throw Error(ErrorCode::invalid_samples,
-                  "non-finite (NaN or infinite) samples within the first " +
-                      std::to_string(out.frames_read + static_cast<std::int64_t>(n)) + " frames");
-    }
-    out.frames_read += static_cast<std::int64_t>(n);
-    std::span<const float> m;
-    if (ch == 1) {
-      m = std::span<const float>(block.samples.data(), n);
-    } else {
-      // Mid (mono) downmix before the FFT: one transform per frame whatever the channels.
-      const float* s = block.samples.data();
-      if (ch == 2) {
-        for (std::size_t i = 0; i < n; ++i) mono[i] = (s[2 * i] + s[2 * i + 1]) * 0.5F;
-      } else {
-        for (std::size_t i = 0; i < n; ++i) {
-          float acc = 0.0F;
-          for (std::size_t c = 0; c < ch; ++c) acc += s[i * ch + c];
-          mono[i] = acc * inv_ch;
-        }
+  // Decodes up to `limit` frames (all when negative) into the analyzers; returns how many.
+  auto decode = [&](std::int64_t limit) {
+    std::int64_t done = 0;
+    while (limit < 0 || done < limit) {
+      const std::size_t want =
+          limit < 0 ? options.block_frames
+                    : static_cast<std::size_t>(std::min<std::int64_t>(limit - done,
+                                                                      static_cast<std::int64_t>(options.block_frames)));
+      const std::size_t n = source.read(block, want);
+      if (n == 0) break;
+      if (deadline && std::chrono::steady_clock::now() > *deadline) {
+        throw Error(ErrorCode::timeout, "analysis stopped at the time budget of " +
+                                            std::to_string(options.timeout_s) + " s after " +
+                                            std::to_string(out.frames_read) + " frames");
       }
-      m = std::span<const float>(mono.data(), n);
+      bits.consume(block);
+      if (bits.finish().nonfinite_samples > 0) {
+        throw Error(ErrorCode::invalid_samples,
+                    "non-finite (NaN or infinite) samples within the first " +
+                        std::to_string(out.frames_read + static_cast<std::int64_t>(n)) + " frames decoded");
+      }
+      out.frames_read += static_cast<std::int64_t>(n);
+      done += static_cast<std::int64_t>(n);
+      std::span<const float> m;
+      if (ch == 1) {
+        m = std::span<const float>(block.samples.data(), n);
+      } else {
+        // Mid (mono) downmix before the FFT: one transform per frame whatever the channels.
+        const float* s = block.samples.data();
+        if (ch == 2) {
+          for (std::size_t i = 0; i < n; ++i) mono[i] = (s[2 * i] + s[2 * i + 1]) * 0.5F;
+        } else {
+          for (std::size_t i = 0; i < n; ++i) {
+            float acc = 0.0F;
+            for (std::size_t c = 0; c < ch; ++c) acc += s[i * ch + c];
+            mono[i] = acc * inv_ch;
+          }
+        }
+        m = std::span<const float>(mono.data(), n);
+      }
+      stft.push(m, cutoff);
     }
-    stft.push(m, cutoff);
+    return done;
+  };
+
+  std::vector<Segment> segments;
+  if (options.quick && source.seekable() && fmt.frames) {
+    segments = quick_segments(*fmt.frames, fmt.sample_rate, options.quick_params);
   }
+  if (segments.empty()) {
+    decode(-1);
+  } else {
+    for (const auto& seg : segments) {
+      source.seek(seg.start);
+      stft.reset();
+      if (decode(seg.frames) < seg.frames) {
+        throw Error(ErrorCode::truncated, "stream ends inside the segment at frame " + std::to_string(seg.start) +
+                                              " (the header announces " + std::to_string(*fmt.frames) + " frames)");
+      }
+    }
+    out.quick_segments = static_cast<int>(segments.size());
+  }
+
   out.bit_depth = bits.finish();
   std::optional<double> qfloor;
   if (out.bit_depth.effective_bits && !fmt.is_float) {
@@ -146,6 +206,8 @@ report::Verdict analyze_source(io::AudioSource& source, std::string display_path
   v.decision = model.decide(f);
   v.evidence = evidence_of(f);
   v.model = model_name();
+  v.quick_segments = f.quick_segments;
+  v.analysed_s = f.analysed_s();
   v.elapsed_ms = ms_since(t0);
   return v;
 }

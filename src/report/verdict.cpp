@@ -1,5 +1,7 @@
 #include "fakeless/report/verdict.hpp"
 
+#include <stdexcept>
+
 #include "fakeless/analysis.hpp"
 
 namespace fakeless::report {
@@ -76,6 +78,32 @@ std::string base64(std::string_view bytes) {
   return out;
 }
 
+std::string base64_decode(std::string_view text) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (const char c : text) {
+    if (c == '=') break;
+    const int v = value(c);
+    if (v < 0) throw std::invalid_argument("invalid base64");
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xFFU);
+    }
+  }
+  return out;
+}
+
 nlohmann::ordered_json to_json(const Verdict& v) {
   nlohmann::ordered_json j;
   j["schema"] = kSchema;
@@ -84,6 +112,7 @@ nlohmann::ordered_json to_json(const Verdict& v) {
   if (v.error) {
     j["status"] = "error";
     j["error"] = {{"code", std::string(to_string(*v.error))}, {"message", v.error_message}};
+    if (v.cached) j["cached"] = true;
     return j;
   }
   const auto& d = v.decision;
@@ -101,7 +130,72 @@ nlohmann::ordered_json to_json(const Verdict& v) {
   if (d.original_bits) j["original_bits"] = *d.original_bits;
   j["model"] = v.model;
   j["elapsed_ms"] = number(v.elapsed_ms, 0);
+  if (v.quick_segments > 0) j["quick"] = {{"segments", v.quick_segments}, {"analysed_s", number(v.analysed_s, 3)}};
+  if (v.cached) j["cached"] = true;
   return j;
+}
+
+namespace {
+
+std::optional<double> opt_double(const nlohmann::ordered_json& j, const char* key) {
+  if (!j.contains(key) || !j[key].is_number()) return std::nullopt;
+  return j[key].get<double>();
+}
+
+std::optional<int> opt_int(const nlohmann::ordered_json& j, const char* key) {
+  if (!j.contains(key) || !j[key].is_number_integer()) return std::nullopt;
+  return j[key].get<int>();
+}
+
+ErrorCode error_code_from(const std::string& name) {
+  for (int c = 0; c <= static_cast<int>(ErrorCode::internal_error); ++c) {
+    if (to_string(static_cast<ErrorCode>(c)) == name) return static_cast<ErrorCode>(c);
+  }
+  throw std::invalid_argument("unknown error code '" + name + "'");
+}
+
+}  // namespace
+
+Verdict from_json(const nlohmann::ordered_json& j) {
+  if (!j.is_object() || j.value("schema", 0) != kSchema || !j.contains("path") || !j.contains("status")) {
+    throw std::invalid_argument("not a schema-1 verdict record");
+  }
+  Verdict v;
+  if (j.contains("path_b64")) {
+    v.path = base64_decode(j["path_b64"].get<std::string>());
+  } else {
+    v.path = j["path"].get<std::string>();
+  }
+  if (j["status"] == "error") {
+    v.error = error_code_from(j.at("error").at("code").get<std::string>());
+    v.error_message = j["error"].value("message", "");
+    v.cached = j.value("cached", false);
+    return v;
+  }
+  auto& d = v.decision;
+  d.verdict = j.at("verdict").get<std::string>();
+  d.flags = j.at("flags").get<std::vector<std::string>>();
+  d.confidence = opt_double(j, "confidence");
+  d.p_lossy = opt_double(j, "p_lossy");
+  d.reason = j.value("reason", "");
+  d.original_rate_hz = opt_int(j, "original_rate_hz");
+  d.original_bits = opt_int(j, "original_bits");
+  const auto& f = j.at("format");
+  v.format.container = f.value("container", "");
+  v.format.encoding = f.value("encoding", "");
+  v.format.sample_rate = f.value("sample_rate", 0);
+  v.format.channels = f.value("channels", 0);
+  v.format.bits = f.value("bits", 0);
+  v.duration_s = opt_double(f, "duration_s").value_or(0.0);
+  v.evidence = j.value("evidence", nlohmann::ordered_json::object());
+  v.model = j.value("model", "");
+  v.elapsed_ms = opt_double(j, "elapsed_ms").value_or(0.0);
+  if (j.contains("quick") && j["quick"].is_object()) {
+    v.quick_segments = j["quick"].value("segments", 0);
+    v.analysed_s = opt_double(j["quick"], "analysed_s").value_or(0.0);
+  }
+  v.cached = j.value("cached", false);
+  return v;
 }
 
 std::string dump_line(const nlohmann::ordered_json& j) {

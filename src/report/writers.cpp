@@ -93,7 +93,7 @@ class CsvWriter final : public ResultWriter {
 // For people at a terminal: one aligned line per file.
 class TableWriter final : public ResultWriter {
  public:
-  explicit TableWriter(std::ostream& out) : out_(out) {}
+  TableWriter(std::ostream& out, bool color) : out_(out), color_(color) {}
   void begin() override {
     out_ << "VERDICT    P_LOSSY  CUTOFF    FORMAT            PATH / REASON\n" << std::flush;
   }
@@ -105,7 +105,7 @@ class TableWriter final : public ResultWriter {
     if (!v.ok()) {
       std::snprintf(line, sizeof line, "%-10s %-7s  %-8s  %-16s  ", "error", "-", "-",
                     std::string(to_string(*v.error)).c_str());
-      out_ << line << path << "\n           " << v.error_message << '\n' << std::flush;
+      out_ << paint(line, "\x1b[35m") << path << "\n           " << v.error_message << '\n' << std::flush;
       return;
     }
     const auto& d = v.decision;
@@ -119,11 +119,21 @@ class TableWriter final : public ResultWriter {
     std::snprintf(fmt, sizeof fmt, "%s %g/%d", v.format.container.c_str(), v.format.sample_rate / 1000.0,
                   v.format.bits);
     std::snprintf(line, sizeof line, "%-10s %-7s  %-8s  %-16s  ", d.verdict.c_str(), p, cut, fmt);
-    out_ << line << path << "\n           " << d.reason << '\n' << std::flush;
+    const char* c = d.verdict == "lossless" ? "\x1b[32m" : v.flagged() ? "\x1b[31m" : nullptr;
+    out_ << (c != nullptr ? paint(line, c) : std::string(line)) << path << "\n           " << d.reason << '\n'
+         << std::flush;
   }
 
  private:
+  // Colours the first word (the verdict column) of a table line.
+  [[nodiscard]] std::string paint(const std::string& line, const char* color) const {
+    if (!color_) return line;
+    const auto end = line.find(' ');
+    return color + line.substr(0, end) + "\x1b[0m" + line.substr(end);
+  }
+
   std::ostream& out_;
+  bool color_;
 };
 
 }  // namespace
@@ -136,11 +146,11 @@ Format parse_format(std::string_view name) {
   throw std::invalid_argument("unknown format '" + std::string(name) + "' (ndjson, json, table, csv)");
 }
 
-std::unique_ptr<ResultWriter> make_writer(Format format, std::ostream& out) {
+std::unique_ptr<ResultWriter> make_writer(Format format, std::ostream& out, bool color) {
   switch (format) {
     case Format::ndjson: return std::make_unique<NdjsonWriter>(out);
     case Format::json: return std::make_unique<JsonArrayWriter>(out);
-    case Format::table: return std::make_unique<TableWriter>(out);
+    case Format::table: return std::make_unique<TableWriter>(out, color);
     case Format::csv: return std::make_unique<CsvWriter>(out);
   }
   throw std::invalid_argument("unknown format");

@@ -1,12 +1,14 @@
 #include "fakeless/scan/discover.hpp"
 
 #include <dirent.h>
+#include <fnmatch.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 
 namespace fakeless::scan {
 namespace {
@@ -38,6 +40,46 @@ ErrorCode code_for_errno(int err) {
 
 }  // namespace
 
+std::uint64_t fnv1a64(std::string_view bytes) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const char c : bytes) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+Shard Shard::parse(std::string_view text) {
+  const auto bad = [&] {
+    return std::invalid_argument("shard must be K/N with 1 <= K <= N (K counts from 1), got '" + std::string(text) +
+                                 "'");
+  };
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 >= text.size()) throw bad();
+  auto parse_int = [&](std::string_view digits) {
+    if (digits.size() > 7) throw bad();
+    int v = 0;
+    for (const char c : digits) {
+      if (c < '0' || c > '9') throw bad();
+      v = v * 10 + (c - '0');
+    }
+    return v;
+  };
+  Shard s;
+  s.index = parse_int(text.substr(0, slash));
+  s.count = parse_int(text.substr(slash + 1));
+  if (s.count < 1 || s.count > 1000000 || s.index < 1 || s.index > s.count) throw bad();
+  return s;
+}
+
+std::optional<std::string> PathListReader::next() {
+  std::string item;
+  while (std::getline(in_, item, separator_)) {
+    if (!item.empty()) return item;
+  }
+  return std::nullopt;
+}
+
 std::vector<std::string> default_extensions() {
   return {"flac", "wav", "wave", "aif", "aiff", "aifc", "w64", "rf64"};
 }
@@ -57,7 +99,25 @@ bool Discoverer::has_audio_extension(const std::string& name) const {
   return std::find(options_.extensions.begin(), options_.extensions.end(), ext) != options_.extensions.end();
 }
 
+bool Discoverer::is_excluded(const std::string& path) const {
+  if (options_.excludes.empty()) return false;
+  std::string_view base(path);
+  while (base.size() > 1 && base.back() == '/') base.remove_suffix(1);
+  if (const auto slash = base.find_last_of('/'); slash != std::string_view::npos && base.size() > 1) {
+    base.remove_prefix(slash + 1);
+  }
+  const std::string name(base);
+  for (const auto& glob : options_.excludes) {
+    if (::fnmatch(glob.c_str(), path.c_str(), 0) == 0 || ::fnmatch(glob.c_str(), name.c_str(), 0) == 0) return true;
+  }
+  return false;
+}
+
 bool Discoverer::walk(const std::string& input, const Emit& emit) {
+  if (is_excluded(input)) {
+    ++excluded_;
+    return true;
+  }
   struct stat st {};
   if (::stat(input.c_str(), &st) != 0) {
     const int err = errno;
@@ -98,6 +158,10 @@ bool Discoverer::walk_dir(const std::string& dir, const Emit& emit) {
 
   for (const auto& name : names) {
     const std::string path = join(dir, name);
+    if (is_excluded(path)) {
+      ++excluded_;
+      continue;
+    }
     struct stat lst {};
     if (::lstat(path.c_str(), &lst) != 0) continue;  // vanished since listing
     struct stat st = lst;

@@ -1,6 +1,7 @@
 #include "fakeless/scan/scanner.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -59,19 +60,25 @@ class JobQueue {
   bool closed_ = false;
 };
 
+struct Done {
+  report::Verdict verdict;
+  std::int64_t bytes = 0;
+};
+
 // Writes results whole, one at a time; in input order when asked.
 class Collector {
  public:
-  Collector(report::ResultWriter& writer, bool ordered, spdlog::logger& log)
-      : writer_(writer), ordered_(ordered), log_(log) {}
+  Collector(report::ResultWriter& writer, const ScanOptions& options, spdlog::logger& log)
+      : writer_(writer), ordered_(options.ordered), only_flagged_(options.only_flagged),
+        observer_(options.observer), log_(log) {}
 
-  void deliver(std::int64_t seq, report::Verdict v) {
+  void deliver(std::int64_t seq, Done d) {
     std::lock_guard lock(mutex_);
     if (!ordered_) {
-      write(v);
+      write(d);
       return;
     }
-    pending_.emplace(seq, std::move(v));
+    pending_.emplace(seq, std::move(d));
     while (!pending_.empty() && pending_.begin()->first == next_) {
       write(pending_.begin()->second);
       pending_.erase(pending_.begin());
@@ -90,9 +97,15 @@ class Collector {
   }
 
  private:
-  void write(const report::Verdict& v) {
-    writer_.write(v);
+  void write(const Done& d) {
+    const report::Verdict& v = d.verdict;
+    if (!only_flagged_ || v.flagged() || !v.ok()) {
+      writer_.write(v);
+      ++stats_.written;
+    }
     ++stats_.files;
+    stats_.bytes += d.bytes;
+    if (observer_ != nullptr) observer_->file_done(v, d.bytes);
     if (v.ok()) {
       ++stats_.ok;
       if (v.flagged()) ++stats_.flagged;
@@ -104,14 +117,27 @@ class Collector {
 
   report::ResultWriter& writer_;
   bool ordered_;
+  bool only_flagged_;
+  ScanObserver* observer_;
   spdlog::logger& log_;
   std::mutex mutex_;
-  std::map<std::int64_t, report::Verdict> pending_;
+  std::map<std::int64_t, Done> pending_;
   std::int64_t next_ = 0;
   ScanStats stats_;
 };
 
 }  // namespace
+
+std::string analysis_settings(const AnalysisOptions& analysis, const model::RuleModel& model) {
+  char buf[96];
+  if (analysis.quick) {
+    std::snprintf(buf, sizeof buf, "quick %dx%gs t=%g", analysis.quick_params.segments,
+                  analysis.quick_params.segment_s, model.params().lossy_threshold);
+  } else {
+    std::snprintf(buf, sizeof buf, "full t=%g", model.params().lossy_threshold);
+  }
+  return buf;
+}
 
 ScanStats run_scan(const ScanOptions& options, const model::RuleModel& model, report::ResultWriter& writer,
                    spdlog::logger& log, const std::atomic<bool>* stop) {
@@ -120,7 +146,21 @@ ScanStats run_scan(const ScanOptions& options, const model::RuleModel& model, re
   auto stopped = [&] { return stop != nullptr && stop->load(std::memory_order_relaxed); };
 
   JobQueue queue(static_cast<std::size_t>(jobs) * 64);
-  Collector collector(writer, options.ordered, log);
+  Collector collector(writer, options, log);
+  ResultCache* const cache = options.cache;
+  const std::string settings = analysis_settings(options.analysis, model);
+  const std::string cache_model = options.cache_model.empty() ? model_name() : options.cache_model;
+  std::atomic<std::int64_t> decoded{0};
+  std::atomic<std::int64_t> from_cache{0};
+  std::atomic<std::int64_t> cache_failures{0};
+  auto cache_failed = [&](const CacheError& e) {
+    // Results still go to stdout; the first failure is a warning, the rest debug lines.
+    if (cache_failures.fetch_add(1) == 0) {
+      log.warn("{} (results are still written; later cache failures are logged at debug level)", e.what());
+    } else {
+      log.debug("{}", e.what());
+    }
+  };
 
   std::vector<std::jthread> workers;
   workers.reserve(static_cast<std::size_t>(jobs));
@@ -129,12 +169,40 @@ ScanStats run_scan(const ScanOptions& options, const model::RuleModel& model, re
       Job job;
       while (queue.pop(job)) {
         if (stopped()) continue;  // drain without starting new files
+        const std::string& path = job.entry.path;
         if (job.entry.error) {
-          collector.deliver(job.seq, report::error_verdict(job.entry.path, *job.entry.error, job.entry.message));
+          collector.deliver(job.seq, {report::error_verdict(path, *job.entry.error, job.entry.message), 0});
           continue;
         }
-        log.debug("analysing {}", job.entry.path);
-        collector.deliver(job.seq, analyze_path(job.entry.path, ffts, options.analysis, model));
+        // Stamped before the analysis: a file that changes meanwhile is analysed again next time.
+        const std::optional<FileStamp> stamp = stamp_of(path);
+        const std::int64_t bytes = stamp ? stamp->size : 0;
+        std::string key;
+        if (cache != nullptr && stamp) {
+          key = cache_key(path);
+          try {
+            if (auto hit = cache->lookup(key, settings, *stamp, cache_model)) {
+              hit->path = path;
+              ++from_cache;
+              log.trace("from cache: {}", path);
+              collector.deliver(job.seq, {std::move(*hit), bytes});
+              continue;
+            }
+          } catch (const CacheError& e) {
+            cache_failed(e);
+          }
+        }
+        log.debug("analysing {}", path);
+        ++decoded;
+        report::Verdict v = analyze_path(path, ffts, options.analysis, model);
+        if (cache != nullptr && stamp && cacheable(v)) {
+          try {
+            cache->store(key, settings, *stamp, cache_model, v);  // committed before it is written
+          } catch (const CacheError& e) {
+            cache_failed(e);
+          }
+        }
+        collector.deliver(job.seq, {std::move(v), bytes});
       }
   };
   // Fewer threads than asked for (a memory cap, a thread limit) still make a scan; none
@@ -155,14 +223,28 @@ ScanStats run_scan(const ScanOptions& options, const model::RuleModel& model, re
   writer.begin();
   Discoverer discoverer(options.discover);
   std::int64_t seq = 0;
+  std::int64_t other_shards = 0;
   const Discoverer::Emit emit = [&](Entry e) {
     if (stopped()) return false;
+    if (!options.shard.contains(e.path)) {
+      ++other_shards;
+      return true;
+    }
     queue.push({seq++, std::move(e)});
+    if (options.observer != nullptr) options.observer->found(seq);
     return true;
   };
+  bool go_on = true;
   for (const auto& input : options.inputs) {
-    if (!discoverer.walk(input, emit)) break;
+    if (!(go_on = discoverer.walk(input, emit))) break;
   }
+  if (go_on && options.files_from != nullptr) {
+    PathListReader list(*options.files_from, options.files_from_separator);
+    while (const auto input = list.next()) {
+      if (!discoverer.walk(*input, emit)) break;
+    }
+  }
+  if (options.observer != nullptr) options.observer->discovery_done(seq);
   if (stopped()) queue.discard();
   queue.close();
   for (auto& w : workers) w.join();
@@ -171,6 +253,11 @@ ScanStats run_scan(const ScanOptions& options, const model::RuleModel& model, re
 
   ScanStats stats = collector.stats();
   stats.skipped = discoverer.skipped();
+  stats.excluded = discoverer.excluded();
+  stats.other_shards = other_shards;
+  stats.decoded = decoded.load();
+  stats.from_cache = from_cache.load();
+  stats.cache_failures = cache_failures.load();
   stats.interrupted = stopped();
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (discoverer.skipped() > 0) log.debug("skipped {} files without an audio extension", discoverer.skipped());

@@ -3,6 +3,7 @@
 // a terminal, and the interruption flag to run_cli, and returns its status. Tests call
 // run_cli directly with string streams.
 #include <atomic>
+#include <istream>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -11,6 +12,9 @@ namespace fakeless::cli {
 
 struct Environment {
   bool stdout_is_terminal = false;
+  bool stderr_is_terminal = false;          // progress display with --progress auto
+  bool no_color = false;                    // NO_COLOR is set (and not empty): never colour
+  std::istream* in = nullptr;               // standard input, for --files-from -
   const std::atomic<bool>* stop = nullptr;  // set by SIGINT/SIGTERM handlers
   int hardware_threads = 1;
 };

@@ -59,6 +59,9 @@ class Stft {
 
   // Feeds mono samples; calls sink.consume for every frame completed.
   void push(std::span<const float> mono, FrameConsumer& sink);
+  // Drops the samples of the frame being filled: the next frame starts with the next
+  // sample pushed. Used between the segments of quick mode, so no frame straddles a join.
+  void reset() { filled_ = 0; }
 
   [[nodiscard]] const StftParams& params() const { return params_; }
   [[nodiscard]] std::int64_t frames_emitted() const { return frames_; }

@@ -52,6 +52,12 @@ class AudioSource {
   // that reuses one block allocates once). Returns the frames read; 0 at the end.
   // Throws fakeless::Error on decode errors and truncation.
   virtual std::size_t read(AudioBlock& block, std::size_t max_frames) = 0;
+
+  // Random access, for quick mode. seekable(): seek() works and format().frames is known.
+  [[nodiscard]] virtual bool seekable() const { return false; }
+  // Moves the read position to `frame` (0 <= frame <= format().frames). Throws
+  // fakeless::Error (decode_failed or truncated when the stream cannot get there).
+  virtual void seek(std::int64_t frame);
 };
 
 // Opens a file through libsndfile. Never blocks on FIFOs or devices (they are rejected

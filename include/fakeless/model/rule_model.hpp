@@ -28,13 +28,17 @@ struct RuleParams {
   double cutoff_scale_hz = 400;
   double max_upsampled_content_hz = 24500;
   double p_lossy_without_cutoff = 0.02;
+  double lossy_threshold = 0.5;       // flag lossy when p_lossy >= this; (0, 1], CLI --threshold
+
+  void validate() const;  // throws std::invalid_argument naming the offending value
 };
 
 class RuleModel {
  public:
-  explicit RuleModel(RuleParams params = {}) : params_(params) {}
+  explicit RuleModel(RuleParams params = {}) : params_((params.validate(), params)) {}
   [[nodiscard]] Decision decide(const FileFeatures& features) const;
   [[nodiscard]] static std::string name();
+  [[nodiscard]] const RuleParams& params() const { return params_; }
 
  private:
   RuleParams params_;

@@ -25,6 +25,12 @@ struct Verdict {
   nlohmann::ordered_json evidence = nlohmann::ordered_json::object();
   std::string model;
   double elapsed_ms = 0.0;
+  // Quick mode (--quick): how many seeked segments were analysed and their total length;
+  // 0 when the whole file was decoded.
+  int quick_segments = 0;
+  double analysed_s = 0.0;
+  // Answered from the result cache (elapsed_ms is then the time of the original analysis).
+  bool cached = false;
 
   [[nodiscard]] bool ok() const { return !error.has_value(); }
   [[nodiscard]] bool flagged() const { return ok() && !decision.flags.empty(); }
@@ -36,10 +42,15 @@ Verdict error_verdict(std::string path, ErrorCode code, std::string message);
 // the bad bytes, and its exact bytes are added as base64 in "path_b64".
 nlohmann::ordered_json to_json(const Verdict& v);
 
+// The inverse of to_json, for records read back from the cache. Throws
+// std::invalid_argument when the object is not a schema-1 record.
+Verdict from_json(const nlohmann::ordered_json& j);
+
 // Serialises without ever throwing on invalid UTF-8 (replaced by U+FFFD).
 std::string dump_line(const nlohmann::ordered_json& j);
 
 bool is_valid_utf8(std::string_view s);
 std::string base64(std::string_view bytes);
+std::string base64_decode(std::string_view text);  // throws std::invalid_argument
 
 }  // namespace fakeless::report

@@ -24,6 +24,8 @@ class ResultWriter {
   virtual void end() {}
 };
 
-std::unique_ptr<ResultWriter> make_writer(Format format, std::ostream& out);
+// color: the table writer colours the verdict (only ever asked for on a terminal without
+// NO_COLOR); the machine formats never contain colour codes.
+std::unique_ptr<ResultWriter> make_writer(Format format, std::ostream& out, bool color = false);
 
 }  // namespace fakeless::report

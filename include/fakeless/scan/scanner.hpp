@@ -2,8 +2,13 @@
 // Runs a scan: discovery on the calling thread feeds a bounded work queue; N workers
 // (each with its own FFT plans) analyse one file at a time; results go to the writer
 // under one lock, either as they finish or, with `ordered`, in input order.
+//
+// With a cache, a worker first looks the file up (path, size, mtime, model, settings): a
+// hit is written without decoding; a miss is analysed, stored (committed) and only then
+// written, so every record that reached stdout is in the cache.
 #include <atomic>
 #include <cstdint>
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -12,24 +17,52 @@
 #include "fakeless/analysis.hpp"
 #include "fakeless/model/rule_model.hpp"
 #include "fakeless/report/writers.hpp"
+#include "fakeless/scan/cache.hpp"
 #include "fakeless/scan/discover.hpp"
 
 namespace fakeless::scan {
 
-struct ScanOptions {
-  std::vector<std::string> inputs;
-  int jobs = 1;          // worker threads, >= 1
-  bool ordered = false;  // write records in input order instead of completion order
-  DiscoverOptions discover;
-  AnalysisOptions analysis;
+// Told how a scan goes (for a progress display). found/discovery_done are called from
+// the discovering thread, file_done from workers under the output lock.
+class ScanObserver {
+ public:
+  virtual ~ScanObserver() = default;
+  virtual void found(std::int64_t /*entries_so_far*/) {}
+  virtual void discovery_done(std::int64_t /*entries*/) {}
+  virtual void file_done(const report::Verdict& /*v*/, std::int64_t /*bytes*/) {}
 };
 
+struct ScanOptions {
+  std::vector<std::string> inputs;
+  std::istream* files_from = nullptr;  // more inputs, read as the scan goes (--files-from)
+  char files_from_separator = '\n';    // '\0' with -0
+  int jobs = 1;          // worker threads, >= 1
+  bool ordered = false;  // write records in input order instead of completion order
+  bool only_flagged = false;  // write only flagged files and error records
+  Shard shard;                // this run's part of the input set
+  DiscoverOptions discover;
+  AnalysisOptions analysis;
+  ResultCache* cache = nullptr;  // not owned; null: no cache
+  std::string cache_model;       // the model version cache entries are keyed by (default: model_name())
+  ScanObserver* observer = nullptr;  // not owned
+};
+
+// The cache's "settings" key: what changes a verdict besides the model (mode, threshold).
+std::string analysis_settings(const AnalysisOptions& analysis, const model::RuleModel& model);
+
 struct ScanStats {
-  std::int64_t files = 0;    // records written
+  std::int64_t files = 0;    // records made (one per file or unreadable path)
+  std::int64_t written = 0;  // records written (fewer with only_flagged)
   std::int64_t ok = 0;
   std::int64_t flagged = 0;
   std::int64_t errors = 0;
-  std::int64_t skipped = 0;  // non-audio files inside directories
+  std::int64_t decoded = 0;       // files opened and analysed
+  std::int64_t from_cache = 0;    // files answered from the cache, not decoded
+  std::int64_t bytes = 0;         // size of the files handled
+  std::int64_t skipped = 0;       // non-audio files inside directories
+  std::int64_t excluded = 0;      // paths left out by --exclude
+  std::int64_t other_shards = 0;  // entries left to other shards
+  std::int64_t cache_failures = 0;  // cache lookups or stores that failed (results still written)
   bool interrupted = false;
   double seconds = 0.0;
 
