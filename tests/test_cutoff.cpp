@@ -145,3 +145,34 @@ TEST_CASE("cutoff parameters are validated", "[cutoff]") {
   p.min_drop_db = -1;
   CHECK_THROWS_WITH(p.validate(), Catch::Contains("min_drop_db"));
 }
+
+TEST_CASE("a codec's wall under a resampler's edge: lossy and upsampled", "[cutoff]") {
+  // What an MP3 decoded at 44.1 kHz/16 bit and resampled to 96 kHz/24 bit looks like:
+  // music up to the codec's 16 kHz wall, the decoder's 16-bit rounding noise up to the
+  // old Nyquist (22.05 kHz), and the resampler's far deeper floor above.
+  const int rate = 96000;
+  const auto n = samples(rate);
+  // Each filter twice: one pass's ~-75 dB stop band would bury the 16-bit noise step.
+  auto music = brickwall(brickwall(testsig::pink(n, 0.05, 21), rate, 16000), rate, 16000);
+  const auto rounding =
+      brickwall(brickwall(testsig::white(n, std::ldexp(1.0, -15) / std::sqrt(12.0), 22), rate, 22050), rate, 22050);
+  for (std::size_t i = 0; i < n; ++i) music[i] += rounding[i];
+  const auto f = features_of(music, rate, 24);
+  CAPTURE(fakeless::features_to_json(f).dump());
+  REQUIRE(f.cutoff.cutoff_hz.has_value());
+  CHECK(*f.cutoff.cutoff_hz == Approx(16000).margin(300));
+  REQUIRE(f.cutoff.upper_wall_hz.has_value());
+  CHECK(*f.cutoff.upper_wall_hz == Approx(22050).margin(400));
+  const auto v = verdict_of(music, rate, 24);
+  CHECK(v.decision.verdict == "lossy");
+  CHECK(v.decision.flags == std::vector<std::string>{"lossy", "upsampled"});
+  CHECK(v.decision.original_rate_hz == 44100);
+
+  // The same without the codec: one wall, at the old Nyquist: upsampled only.
+  const auto plain = brickwall(brickwall(testsig::pink(n, 0.05, 23), rate, 21000), rate, 21000);
+  const auto g = features_of(plain, rate, 24);
+  CHECK_FALSE(g.cutoff.upper_wall_hz.has_value());
+  const auto u = verdict_of(plain, rate, 24);
+  CHECK(u.decision.verdict == "upsampled");
+  CHECK(u.decision.flags == std::vector<std::string>{"upsampled"});
+}

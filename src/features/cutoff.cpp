@@ -40,7 +40,7 @@ double quantisation_floor_db(int bits, int fft_size) {
 }
 
 CutoffAnalyzer::CutoffAnalyzer(int sample_rate_hz, const dsp::StftParams& stft, CutoffParams params)
-    : params_(params), bin_hz_(static_cast<double>(sample_rate_hz) / stft.fft_size) {
+    : params_(params), sample_rate_hz_(sample_rate_hz), bin_hz_(static_cast<double>(sample_rate_hz) / stft.fft_size) {
   params_.validate();
   band_hz_ = bin_hz_ * kBinsPerBand;
   bands_ = static_cast<std::size_t>(stft.fft_size / 2 / kBinsPerBand);
@@ -53,6 +53,8 @@ CutoffAnalyzer::CutoffAnalyzer(int sample_rate_hz, const dsp::StftParams& stft, 
   frame_drop_ratio_ = std::pow(10.0, params_.frame_drop_db / 10.0);
   ltas_.assign(static_cast<std::size_t>(stft.fft_size / 2 + 1), 0.0);
   edge_hist_.assign(bands_, 0);
+  present_.assign(bands_, 0);
+  wall_.assign(bands_, 0);
   band_power_.assign(bands_, 0.0F);
   suffix_max_.assign(bands_ + 1, 0.0F);
   prefix_.assign(bands_ + 1, 0.0F);
@@ -106,6 +108,19 @@ void CutoffAnalyzer::consume(const dsp::SpectrumFrame& frame) {
     ++edge_hist_[best];
     ++frames_with_edge_;
   }
+
+  // Per candidate band: does this frame have content just below it (frame_drop_db over
+  // the frame's own top bands), and if so, is everything from b + guard up to Nyquist
+  // that much lower (a wall at b)?
+  const float floor_f = suffix_max_[bands_ - kTopBands];
+  const float present_level = ratio * floor_f;
+  for (std::size_t b = min_band_; b + g < bands_; ++b) {
+    const float below = (prefix_[b - g] - prefix_[b - g - w]) * inv_w;
+    if (below > present_level) {
+      ++present_[b];
+      if (below >= ratio * suffix_max_[b + g]) ++wall_[b];
+    }
+  }
 }
 
 CutoffFeatures CutoffAnalyzer::finish(std::optional<double> quantisation_floor_db) const {
@@ -132,25 +147,54 @@ CutoffFeatures CutoffAnalyzer::finish(std::optional<double> quantisation_floor_d
   // What lies above a candidate: the loudest band in the window right above it (so a
   // candidate below a wide transition band is not preferred), or the 90th percentile of
   // everything up to Nyquist (which must stay low), whichever is higher.
-  auto above_level = [&](std::size_t b) {
+  // `end` bounds the region considered (Nyquist, or a higher wall already found).
+  auto above_level = [&](std::size_t b, std::size_t end) {
     const std::size_t lo = b + g;
-    const std::size_t hi = std::min(bands_, lo + w);
+    const std::size_t hi = std::min(end, lo + w);
     const double near_max = *std::max_element(level.begin() + static_cast<std::ptrdiff_t>(lo),
                                               level.begin() + static_cast<std::ptrdiff_t>(hi));
-    const std::vector<double> rest(level.begin() + static_cast<std::ptrdiff_t>(lo), level.end());
+    const std::vector<double> rest(level.begin() + static_cast<std::ptrdiff_t>(lo),
+                                   level.begin() + static_cast<std::ptrdiff_t>(end));
     return std::max(near_max, percentile(rest, 0.9));
   };
 
-  // Largest drop of the LTAS over candidate bands.
-  std::optional<std::size_t> cut;
-  double best_drop = 0.0;
-  if (bands_ > min_band_ + g + 3) {
-    for (std::size_t b = min_band_; b + g + 3 <= bands_; ++b) {
-      const double below = mean_level(b - g - w, b - g);
-      const double drop = below - above_level(b);
-      if (drop > best_drop) {
-        best_drop = drop;
-        cut = b;
+  // Largest drop of the LTAS over candidate bands in [lo, end).
+  auto largest_drop = [&](std::size_t lo, std::size_t end) {
+    std::optional<std::size_t> at;
+    double best = 0.0;
+    for (std::size_t b = std::max(lo, min_band_); b + g + 3 <= end; ++b) {
+      const double drop = mean_level(b - g - w, b - g) - above_level(b, end);
+      if (drop > best) {
+        best = drop;
+        at = b;
+      }
+    }
+    return std::make_pair(at, best);
+  };
+
+  auto [cut, best_drop] = largest_drop(min_band_, bands_);
+  std::size_t end = bands_;
+  // A file above 48 kHz may hold two walls: a codec's cutoff, and above it the edge of a
+  // 44.1/48 kHz original (>= 19 kHz) where the decoder's noise floor meets the
+  // resampler's deeper one. Whichever is larger was found first; look for the other at
+  // least the 1 kHz window away, so one wall's own transition is not taken twice.
+  constexpr double kOldNyquistHz = 19000.0;
+  if (cut && best_drop >= params_.min_drop_db && sample_rate_hz_ > 48000) {
+    if (band_center_hz(*cut) >= kOldNyquistHz && *cut > g + w) {
+      const std::size_t below_upper = *cut - g - w;
+      const auto [lower, lower_drop] = largest_drop(min_band_, below_upper);
+      if (lower && lower_drop >= params_.min_drop_db) {
+        f.upper_wall_hz = band_center_hz(*cut);
+        end = below_upper;
+        cut = lower;
+        best_drop = lower_drop;
+      }
+    } else {
+      // Candidates whose own 1 kHz window lies wholly above the cutoff's transition.
+      const auto [upper, upper_drop] = largest_drop(*cut + 2 * (g + w), bands_);
+      if (upper && upper_drop >= params_.min_drop_db && band_center_hz(*upper) >= kOldNyquistHz) {
+        f.upper_wall_hz = band_center_hz(*upper);
+        end = *upper - g - w;
       }
     }
   }
@@ -158,7 +202,8 @@ CutoffFeatures CutoffAnalyzer::finish(std::optional<double> quantisation_floor_d
   if (cut && best_drop >= params_.min_drop_db) {
     const std::size_t b = *cut;
     const double below = mean_level(b - g - w, b - g);
-    const std::vector<double> above_v(level.begin() + static_cast<std::ptrdiff_t>(b + g), level.end());
+    const std::vector<double> above_v(level.begin() + static_cast<std::ptrdiff_t>(b + g),
+                                      level.begin() + static_cast<std::ptrdiff_t>(end));
     const double floor = percentile(above_v, 0.5);
     // Refine on bins: from the top of the transition downwards, the first bin whose
     // (3-bin smoothed) level rises above the midpoint of the drop.
@@ -186,18 +231,17 @@ CutoffFeatures CutoffAnalyzer::finish(std::optional<double> quantisation_floor_d
     f.level_below_cutoff_db = mean_level(lo_a, lo_b);
     f.cutoff_sharpness_db = *f.level_below_cutoff_db - mean_level(hi_a, hi_b);
 
-    if (frames_with_edge_ > 0) {
-      const auto tol = static_cast<std::int64_t>(std::ceil(params_.stability_tolerance_hz / band_hz_));
-      const auto cb = static_cast<std::int64_t>(cutoff / band_hz_);
-      std::int64_t near = 0;
-      for (std::int64_t e = std::max<std::int64_t>(0, cb - tol);
-           e <= std::min<std::int64_t>(static_cast<std::int64_t>(bands_) - 1, cb + tol); ++e) {
-        near += edge_hist_[static_cast<std::size_t>(e)];
-      }
-      f.cutoff_stability = static_cast<double>(near) / static_cast<double>(frames_with_edge_);
-    } else {
-      f.cutoff_stability = 0.0;
+    // Stability: among frames with content just below a band near the cutoff, the
+    // fraction with nothing above it; the best band within the tolerance counts.
+    const auto tol = static_cast<std::int64_t>(std::ceil(params_.stability_tolerance_hz / band_hz_));
+    const auto cb = static_cast<std::int64_t>(cutoff / band_hz_);
+    double stability = 0.0;
+    for (std::int64_t e = std::max<std::int64_t>(0, cb - tol);
+         e <= std::min<std::int64_t>(static_cast<std::int64_t>(bands_) - 1, cb + tol); ++e) {
+      const auto i = static_cast<std::size_t>(e);
+      if (present_[i] > 0) stability = std::max(stability, static_cast<double>(wall_[i]) / static_cast<double>(present_[i]));
     }
+    f.cutoff_stability = stability;
   }
   f.edge_presence = static_cast<double>(frames_with_edge_) / static_cast<double>(active_);
 

@@ -74,10 +74,11 @@ Decision RuleModel::decide(const FileFeatures& f) const {
   d.p_lossy = p;
   const bool lossy = p >= params_.lossy_threshold;
 
-  const bool upsampled = f.format.sample_rate > 48000 && c.cutoff_hz && c.cutoff_sharpness_db &&
-                         *c.cutoff_hz <= params_.max_upsampled_content_hz &&
-                         *c.cutoff_sharpness_db >= params_.min_sharpness_db;
-  if (upsampled && *c.cutoff_hz > 19000) d.original_rate_hz = *c.cutoff_hz <= 22250 ? 44100 : 48000;
+  // The content's upper edge: a resampler's wall above a codec's cutoff, or the cutoff.
+  const std::optional<double> edge = c.upper_wall_hz ? c.upper_wall_hz : c.cutoff_hz;
+  const bool upsampled = f.format.sample_rate > 48000 && edge && *edge <= params_.max_upsampled_content_hz &&
+                         (c.upper_wall_hz || (c.cutoff_sharpness_db && *c.cutoff_sharpness_db >= params_.min_sharpness_db));
+  if (upsampled && *edge > 19000) d.original_rate_hz = *edge <= 22250 ? 44100 : 48000;
 
   if (lossy) d.flags.emplace_back("lossy");
   if (upsampled) d.flags.emplace_back("upsampled");
@@ -90,7 +91,7 @@ Decision RuleModel::decide(const FileFeatures& f) const {
   } else if (upsampled) {
     d.verdict = "upsampled";
     d.confidence = 0.9;
-    d.reason = "content stops at " + khz(*c.cutoff_hz) + " in a " + khz(f.format.sample_rate) + " file";
+    d.reason = "content stops at " + khz(*edge) + " in a " + khz(f.format.sample_rate) + " file";
   } else if (padded) {
     d.verdict = "padded";
     d.confidence = 0.99;

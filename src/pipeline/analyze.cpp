@@ -157,6 +157,7 @@ nlohmann::ordered_json features_to_json(const FileFeatures& f) {
   j["noise_floor_db"] = number(c.noise_floor_db, 2);
   j["level_below_cutoff_db"] = number(c.level_below_cutoff_db, 2);
   j["bandwidth_hz"] = number(c.bandwidth_hz, 0);
+  j["upper_wall_hz"] = number(c.upper_wall_hz, 0);
   j["bandwidth_ratio"] = c.bandwidth_hz ? number(*c.bandwidth_hz / (f.format.sample_rate / 2.0), 4) : nullptr;
   j["effective_bits"] = f.bit_depth.effective_bits ? nlohmann::ordered_json(*f.bit_depth.effective_bits) : nullptr;
   j["peak_dbfs"] = f.bit_depth.peak > 0 ? number(20.0 * std::log10(f.bit_depth.peak), 2) : nullptr;

@@ -16,11 +16,18 @@
 //  - cutoff_sharpness_db: mean LTAS level in [cutoff-1000, cutoff-200] Hz minus that in
 //    [cutoff+200, cutoff+1000] Hz. A codec's brick-wall low-pass gives 30-60 dB; an
 //    analog-style roll-off or a natural decline a few dB.
-//  - cutoff_stability: of the active frames that show a wall of their own (a drop of at
-//    least frame_drop_db within ~350 Hz, with nothing above it up to Nyquist), the
-//    fraction whose wall lies within stability_tolerance_hz of cutoff_hz. Codecs cut
-//    at one fixed frequency; genuine material that happens to be band-limited does not.
-//  - edge_presence: the fraction of active frames that show such a wall at all.
+//  - cutoff_stability: of the active frames that have content just below the cutoff
+//    (the mean of ~250 Hz under it stands frame_drop_db above the frame's own top bands),
+//    the fraction where everything from just above the cutoff up to Nyquist is
+//    frame_drop_db lower: a wall in that very frame. The best band within
+//    stability_tolerance_hz of cutoff_hz counts. A codec cuts whenever there is content
+//    to cut; genuine material that is merely quiet up there does not stop dead every time.
+//  - edge_presence: the fraction of active frames that show a wall anywhere (the highest
+//    drop of at least frame_drop_db within ~350 Hz with nothing above it up to Nyquist).
+//  - upper_wall_hz: in a file above 48 kHz whose largest drop lies at 19 kHz or above
+//    (where a 44.1/48 kHz original ended), the search is repeated below it; when a
+//    second wall is found there, it is cutoff_hz and the first is upper_wall_hz (a codec's
+//    cutoff under a resampler's edge: lossy, then upsampled).
 //  - noise_floor_db: median LTAS level above the cutoff (when there is one).
 //  - bandwidth_hz: the highest frequency where the LTAS stands content_margin_db above
 //    the noise floor: the floor above the cutoff if there is one, else the quantisation
@@ -56,6 +63,7 @@ struct CutoffFeatures {
   std::optional<double> noise_floor_db;
   std::optional<double> level_below_cutoff_db;
   std::optional<double> bandwidth_hz;
+  std::optional<double> upper_wall_hz;  // files above 48 kHz: a resampler's wall above the cutoff
 };
 
 class CutoffAnalyzer final : public dsp::FrameConsumer {
@@ -75,6 +83,7 @@ class CutoffAnalyzer final : public dsp::FrameConsumer {
   [[nodiscard]] double band_center_hz(std::size_t band) const;
 
   CutoffParams params_;
+  int sample_rate_hz_;
   double bin_hz_;
   double band_hz_;
   std::size_t bands_;
@@ -88,6 +97,9 @@ class CutoffAnalyzer final : public dsp::FrameConsumer {
   std::int64_t active_ = 0;
   std::vector<double> ltas_;           // summed bin power over active frames
   std::vector<std::int64_t> edge_hist_;  // per-frame wall position, by band
+  std::vector<std::int64_t> present_;    // frames with content just below each band
+  std::vector<std::int64_t> wall_;       // ...and nothing above it
+  static constexpr std::size_t kTopBands = 4;  // a frame's own floor: its top ~350 Hz
   std::int64_t frames_with_edge_ = 0;
   // scratch, reused every frame
   std::vector<float> band_power_;
