@@ -32,7 +32,7 @@ TEST_CASE("schema 1 record of an analysed file", "[report]") {
   CHECK(j["format"]["duration_s"] == 2.0);
   CHECK(j["evidence"]["cutoff_hz"].is_number_integer());
   CHECK(j["evidence"]["effective_bits"] == 16);
-  CHECK(j["model"].get<std::string>().rfind("rule-v1", 0) == 0);
+  CHECK(j["model"].get<std::string>().rfind("rule-v2", 0) == 0);
   CHECK(j["elapsed_ms"].is_number());
   CHECK_FALSE(j.contains("error"));
 }

@@ -15,7 +15,7 @@ std::string khz(double hz) {
 }
 }  // namespace
 
-std::string RuleModel::name() { return "rule-v1"; }
+std::string RuleModel::name() { return "rule-v2"; }
 
 void RuleParams::validate() const {
   if (!(lossy_threshold > 0.0 && lossy_threshold <= 1.0)) {
@@ -62,7 +62,7 @@ Decision RuleModel::decide(const FileFeatures& f) const {
     const double m_freq = (params_.max_lossy_cutoff_hz - *c.cutoff_hz) / params_.cutoff_scale_hz;
     p = 1.0 / (1.0 + std::exp(-2.0 * std::min({m_sharp, m_stab, m_freq})));
     char buf[160];
-    std::snprintf(buf, sizeof buf, "cutoff at %s, %.0f dB drop, at the same place in %.0f%% of frames",
+    std::snprintf(buf, sizeof buf, "cutoff at %s, %.0f dB drop, a wall in %.0f%% of the frames that reach it",
                   khz(*c.cutoff_hz).c_str(), *c.cutoff_sharpness_db, 100.0 * *c.cutoff_stability);
     why = buf;
   } else if (c.bandwidth_hz) {
