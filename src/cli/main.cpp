@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
     fakeless::cli::Environment env;
     env.stdout_is_terminal = ::isatty(STDOUT_FILENO) == 1;
     env.stop = &g_stop;
+    env.in = &std::cin;
     env.hardware_threads = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
     const int status = fakeless::cli::run_cli(args, std::cout, std::cerr, env);
     std::cout.flush();

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -124,6 +125,21 @@ ScanStats run_scan(const ScanOptions& options, const model::RuleModel& model, re
 
   std::vector<std::jthread> workers;
   workers.reserve(static_cast<std::size_t>(jobs));
+  std::atomic<std::int64_t> images{0};
+  std::atomic<std::int64_t> image_errors{0};
+  // Flagged files are few: their worker opens them again and draws them (one more pass).
+  auto write_spectrogram = [&](const std::string& path, dsp::FftCache& ffts) {
+    const std::string out = (std::filesystem::path(*options.spectrogram_dir) / render::image_file_name(path)).string();
+    try {
+      const auto r = render::spectrogram_of_path(path, ffts, options.analysis, model, options.spectrogram);
+      render::write_file(out, r.png);
+      ++images;
+      log.debug("{}: spectrogram written to {}", path, out);
+    } catch (const std::exception& e) {
+      ++image_errors;
+      log.warn("{}: no spectrogram: {}", path, e.what());
+    }
+  };
   auto worker_loop = [&] {
       dsp::FftCache ffts;  // this worker's plans, made once per size
       Job job;
@@ -134,7 +150,9 @@ ScanStats run_scan(const ScanOptions& options, const model::RuleModel& model, re
           continue;
         }
         log.debug("analysing {}", job.entry.path);
-        collector.deliver(job.seq, analyze_path(job.entry.path, ffts, options.analysis, model));
+        report::Verdict v = analyze_path(job.entry.path, ffts, options.analysis, model);
+        if (options.spectrogram_dir && v.flagged()) write_spectrogram(job.entry.path, ffts);
+        collector.deliver(job.seq, std::move(v));
       }
   };
   // Fewer threads than asked for (a memory cap, a thread limit) still make a scan; none
@@ -171,6 +189,8 @@ ScanStats run_scan(const ScanOptions& options, const model::RuleModel& model, re
 
   ScanStats stats = collector.stats();
   stats.skipped = discoverer.skipped();
+  stats.images = images.load();
+  stats.image_errors = image_errors.load();
   stats.interrupted = stopped();
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (discoverer.skipped() > 0) log.debug("skipped {} files without an audio extension", discoverer.skipped());

@@ -4,6 +4,7 @@
 // under one lock, either as they finish or, with `ordered`, in input order.
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 
 #include "fakeless/analysis.hpp"
 #include "fakeless/model/rule_model.hpp"
+#include "fakeless/render/spectrogram.hpp"
 #include "fakeless/report/writers.hpp"
 #include "fakeless/scan/discover.hpp"
 
@@ -22,6 +24,11 @@ struct ScanOptions {
   bool ordered = false;  // write records in input order instead of completion order
   DiscoverOptions discover;
   AnalysisOptions analysis;
+  // When set, the spectrogram of every flagged file is written there (render::
+  // image_file_name); the worker re-opens the file after its analysis. The directory
+  // must exist.
+  std::optional<std::string> spectrogram_dir;
+  render::SpectrogramParams spectrogram;
 };
 
 struct ScanStats {
@@ -30,6 +37,8 @@ struct ScanStats {
   std::int64_t flagged = 0;
   std::int64_t errors = 0;
   std::int64_t skipped = 0;  // non-audio files inside directories
+  std::int64_t images = 0;   // spectrograms written (--spectrograms)
+  std::int64_t image_errors = 0;
   bool interrupted = false;
   double seconds = 0.0;
 
