@@ -182,7 +182,7 @@ TEST_CASE("spectrogram of a full-band file has no cutoff line", "[render]") {
   CHECK(row_with_most(png.get(), l, render::kCutoffColour).second < l.plot_w / 10);
 }
 
-TEST_CASE("--holes marks a notch cut into the noise for one second, and only there", "[render]") {
+TEST_CASE("the holes option marks a notch cut into the noise for one second, and only there", "[render]") {
   // White noise, band-limited to 16 kHz; from 2 s to 3 s the 8.2-8.8 kHz band is removed
   // (the band-pass is delayed by the filters' 511 samples: the noise is delayed to match).
   const int rate = 44100;
