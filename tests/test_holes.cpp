@@ -47,6 +47,13 @@ TEST_CASE("a notch in busy content is a hole; shallow dips, quiet frames and low
   CHECK(m[420] == 0);
   CHECK(m[605] == 0);
 
+  SECTION("a notch one band wide (a gap between harmonics) is not a hole; two bands are") {
+    std::vector<float> q(kBins, 1e-6F);
+    for (std::size_t k = 400; k < 404; ++k) q[k] = 1e-9F;  // one band
+    CHECK(count(masker.mask(frame_of(q))) == 0);
+    for (std::size_t k = 404; k < 408; ++k) q[k] = 1e-9F;  // two bands
+    CHECK(count(masker.mask(frame_of(q))) == 8);
+  }
   SECTION("an inactive frame has no holes") { CHECK(count(masker.mask(frame_of(p, 1e-12))) == 0); }
   SECTION("below min_hz nothing is a hole") {
     std::vector<float> q(kBins, 1e-6F);

@@ -178,8 +178,8 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
   std::string report_out = "-";
   report::HtmlOptions html;
   render::SpectrogramParams report_img;
-  report_img.width = 960;
-  report_img.height = 480;
+  report_img.width = 800;
+  report_img.height = 400;
   LogOptions report_log;
   report_cmd->add_option("results", report_in, "NDJSON results of `fakeless scan` (- for stdin)")
       ->required()

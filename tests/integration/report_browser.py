@@ -95,7 +95,7 @@ def main():
             check("one spectrogram, for the lossy file", len(imgs) == 1)
             if imgs:
                 w = driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", imgs[0])
-                check("the spectrogram decodes in the browser (960 px wide: %s)" % w, w == 960)
+                check("the spectrogram decodes in the browser (800 px wide: %s)" % w, w == 800)
                 check("the image is a data: URI", imgs[0].get_attribute("src").startswith("data:image/png;base64,"))
 
             driver.find_element(By.ID, "only-flagged").click()

@@ -9,7 +9,9 @@
 //    activity_threshold_db, as for the cutoff) and the band lies more than depth_db below
 //    the median level of the bands within +-neighbourhood_hz of it (itself included) in
 //    the same frame, and it starts at or above min_hz (below it, the gaps between the
-//    harmonics of low notes are genuine).
+//    harmonics of low notes are genuine), and it belongs to a run of such bands at least
+//    min_width_hz wide (2 bands by default: the gap between two harmonics of a chord is
+//    one band; an encoder zeroes whole scale-factor bands, 100 Hz to several kHz wide).
 // A band of 4 periodogram bins of plain noise falls 15 dB below its neighbourhood median
 // in well under 0.1 % of frames, so noise-like genuine content yields almost no holes.
 // Whether a hole lies below the detected cutoff (above it everything is "empty") is the
@@ -27,6 +29,7 @@ struct HolesParams {
   double depth_db = 15.0;                // [3, 80]  how far below the neighbourhood median
   double neighbourhood_hz = 1000.0;      // [200, 20000]  half-width of the neighbourhood
   double min_hz = 1000.0;                // [0, 400000]  no holes below this frequency
+  double min_width_hz = 150.0;           // [0, 5000]  narrowest hole (rounded up to whole bands)
   double activity_threshold_db = -75.0;  // [-140, 0]  frames quieter than this have none
 
   void validate() const;  // throws std::invalid_argument naming the value
@@ -57,9 +60,11 @@ class HoleMasker {
   std::size_t bands_;
   std::size_t half_width_bands_;
   std::size_t min_band_;
+  std::size_t min_run_bands_;
   double activity_ms_;
   std::vector<double> band_db_;
   std::vector<double> scratch_;
+  std::vector<std::uint8_t> band_hole_;
   std::vector<std::uint8_t> mask_;
 };
 
