@@ -12,7 +12,7 @@ _fakeless() {
   fi
 
   local scan_opts="-j --jobs --format --ordered --ext --exclude --follow-symlinks --files-from -0 --null
-    --cache --shard --quick --only-flagged --threshold --progress --timeout --max-memory -q --quiet -v --verbose --log-level
+    --cache --shard --quick --only-flagged --threshold --progress --timeout --max-memory --spectrograms -q --quiet -v --verbose --log-level
     --log-file -h --help"
   local log_opts="-q --quiet -v --verbose --log-level --log-file -h --help"
 
@@ -20,7 +20,7 @@ _fakeless() {
   local cmd="" action="" i
   for ((i = 1; i < cword; i++)); do
     case ${words[i]} in
-      scan | features | cache) [ -z "$cmd" ] && cmd=${words[i]} ;;
+      scan | features | cache | spectrogram | report) [ -z "$cmd" ] && cmd=${words[i]} ;;
       stats | prune | export) [ "$cmd" = cache ] && [ -z "$action" ] && action=${words[i]} ;;
     esac
   done
@@ -35,7 +35,7 @@ _fakeless() {
   esac
 
   if [ -z "$cmd" ] && [[ $cur != -* ]] && [ "$cword" = 1 ]; then
-    COMPREPLY=($(compgen -W "scan cache features" -- "$cur") $(compgen -f -- "$cur"))
+    COMPREPLY=($(compgen -W "scan cache features spectrogram report" -- "$cur") $(compgen -f -- "$cur"))
     return
   fi
   case $cmd in
@@ -48,6 +48,12 @@ _fakeless() {
       ;;
     features)
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$log_opts" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
+      ;;
+    spectrogram)
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "-o --output --width --height --range-db --holes $log_opts" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
+      ;;
+    report)
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "-o --output --max-images --image-width --image-height $log_opts" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
       ;;
     *)
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$scan_opts" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi

@@ -69,8 +69,11 @@ struct FileFeatures {
 
 // Streams the whole source once. Throws fakeless::Error for bad input, and
 // Error(timeout) when `deadline` passes (checked between blocks of block_frames).
+// `tap` (optional) receives every spectrum frame after the analyzers, so one decode
+// pass can both analyse a file and draw its spectrogram.
 FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, const AnalysisOptions& options,
-                              std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
+                              std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt,
+                              dsp::FrameConsumer* tap = nullptr);
 
 // Every feature by name, for `fakeless features` and the training scripts. Non-finite
 // or unknown values are null.

@@ -21,6 +21,11 @@ report::Verdict analyze_source(io::AudioSource& source, std::string display_path
                                const AnalysisOptions& options, const model::RuleModel& model,
                                std::chrono::steady_clock::time_point t0);
 
+// The verdict of already extracted features (what analyze_source does after the pass);
+// elapsed_ms counts from t0.
+report::Verdict make_verdict(const FileFeatures& features, std::string display_path, const model::RuleModel& model,
+                             std::chrono::steady_clock::time_point t0);
+
 // Opens `path` and analyses it. Never throws for bad input: errors become error records.
 report::Verdict analyze_path(const std::string& path, dsp::FftCache& ffts, const AnalysisOptions& options,
                              const model::RuleModel& model);

@@ -16,6 +16,8 @@
 #include "fakeless/analysis.hpp"
 #include "fakeless/cli/progress.hpp"
 #include "fakeless/pipeline.hpp"
+#include "fakeless/render/spectrogram.hpp"
+#include "fakeless/report/html.hpp"
 #include "fakeless/report/writers.hpp"
 #include "fakeless/scan/cache.hpp"
 #include "fakeless/scan/scanner.hpp"
@@ -26,7 +28,7 @@ namespace {
 
 constexpr int kExitUsage = 2;
 
-const std::vector<std::string> kSubcommands = {"scan", "features", "cache", "help"};
+const std::vector<std::string> kSubcommands = {"scan", "features", "cache", "spectrogram", "report", "help"};
 
 // `fakeless PATH...` means `fakeless scan PATH...`.
 std::vector<std::string> with_default_subcommand(std::vector<std::string> args) {
@@ -240,6 +242,11 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
             return mib == 0 || (mib >= 128 && mib <= (1L << 30)) ? "" : "must be 0 or at least 128 (MiB)";
           },
           "0|MIB>=128"));
+  std::string spectrogram_dir;
+  scan_cmd->add_option("--spectrograms", spectrogram_dir,
+                       "Write the spectrogram of every flagged file into DIR (created if missing;\n"
+                       "named after the file plus a hash of its path)")
+      ->type_name("DIR");
   add_log_options(*scan_cmd, scan_log);
 
   // cache
@@ -263,6 +270,47 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
   LogOptions feat_log;
   feat_cmd->add_option("files", feat_paths, "Audio files")->required()->type_name("FILE...");
   add_log_options(*feat_cmd, feat_log);
+
+  // spectrogram
+  auto* spec_cmd = app.add_subcommand(
+      "spectrogram", "Draw a file's spectrogram (PNG) with its verdict, the detected cutoff and, on request, holes;\n"
+                     "prints the file's verdict record on stdout");
+  std::string spec_file;
+  std::string spec_out;
+  render::SpectrogramParams spec;
+  LogOptions spec_log;
+  spec_cmd->add_option("file", spec_file, "Audio file")->required()->type_name("FILE");
+  spec_cmd->add_option("-o,--output", spec_out, "PNG file to write")->required()->type_name("PNG");
+  spec_cmd->add_option("--width", spec.width, "Image width in pixels, the whole image (320-8192)")->capture_default_str();
+  spec_cmd->add_option("--height", spec.height, "Image height in pixels, the whole image (200-4320)")
+      ->capture_default_str();
+  spec_cmd->add_option("--range-db", spec.range_db, "Dynamic range of the colour scale in dB (20-250)")
+      ->capture_default_str();
+  spec_cmd->add_flag("--holes", spec.holes, "Highlight spectral holes below the cutoff (features/holes_mask.hpp)");
+  add_log_options(*spec_cmd, spec_log);
+
+  // report
+  auto* report_cmd = app.add_subcommand(
+      "report", "Turn scan results (NDJSON) into one self-contained HTML page with spectrograms of flagged files");
+  std::string report_in;
+  std::string report_out = "-";
+  report::HtmlOptions html;
+  render::SpectrogramParams report_img;
+  report_img.width = 800;
+  report_img.height = 400;
+  LogOptions report_log;
+  report_cmd->add_option("results", report_in, "NDJSON results of `fakeless scan` (- for stdin)")
+      ->required()
+      ->type_name("RESULTS.ndjson|-");
+  report_cmd->add_option("-o,--output", report_out, "HTML file to write (- for stdout)")->capture_default_str();
+  report_cmd->add_option("--max-images", html.max_images,
+                         "Spectrograms embedded at most, for the first flagged files (0-1000000)")
+      ->capture_default_str();
+  report_cmd->add_option("--image-width", report_img.width, "Width of each embedded spectrogram (320-8192)")
+      ->capture_default_str();
+  report_cmd->add_option("--image-height", report_img.height, "Height of each embedded spectrogram (200-4320)")
+      ->capture_default_str();
+  add_log_options(*report_cmd, report_log);
 
   std::vector<std::string> args = with_default_subcommand(raw_args);
   std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector
@@ -295,6 +343,17 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
     }
 
     if (max_memory_mib > 0) limit_address_space(max_memory_mib, *log);
+    std::optional<std::string> images_dir;
+    if (!spectrogram_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(spectrogram_dir, ec);
+      if (ec || !std::filesystem::is_directory(spectrogram_dir)) {
+        log->error("--spectrograms {}: cannot create the directory: {}", spectrogram_dir,
+                   ec ? ec.message() : "not a directory");
+        return kExitUsage;
+      }
+      images_dir = spectrogram_dir;
+    }
     scan::ScanOptions opt;
     opt.analysis.timeout_s = timeout_s;
     opt.inputs = paths;
@@ -335,6 +394,7 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
     const model::RuleModel model(params);
     opt.observer = &progress;
 
+    opt.spectrogram_dir = images_dir;
     const report::Format fmt = format_name.empty()
                                    ? (env.stdout_is_terminal ? report::Format::table : report::Format::ndjson)
                                    : report::parse_format(format_name);
@@ -354,6 +414,10 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
     log->info("{} files ({} decoded, {} from cache): {} ok, {} flagged, {} errors{}; {} MB in {} s{}", s.files,
               s.decoded, s.from_cache, s.ok, s.flagged, s.errors, extra, mb(s.bytes), secs,
               s.interrupted ? " (interrupted)" : "");
+    if (images_dir) {
+      log->info("{} spectrograms written to {}{}", s.images, *images_dir,
+                s.image_errors > 0 ? fmt::format(" ({} could not be made)", s.image_errors) : std::string());
+    }
     if (s.interrupted) return kExitUsage | s.exit_status();
     return s.exit_status();
   }
@@ -432,6 +496,96 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
       out << report::dump_line(j) << '\n' << std::flush;
     }
     return status;
+  }
+  if (*spec_cmd) {
+    auto log = make_logger(err, spec_log);
+    try {
+      spec.validate();
+    } catch (const std::invalid_argument& e) {
+      log->error("{}", e.what());
+      return kExitUsage;
+    }
+    dsp::FftCache ffts;
+    const AnalysisOptions options;
+    const model::RuleModel model;
+    render::SpectrogramResult r;
+    try {
+      r = render::spectrogram_of_path(spec_file, ffts, options, model, spec);
+    } catch (const Error& e) {
+      log->error("{}: {}: {}", spec_file, to_string(e.code()), e.what());
+      out << report::dump_line(report::to_json(report::error_verdict(spec_file, e.code(), e.what()))) << '\n'
+          << std::flush;
+      return 4;
+    }
+    try {
+      render::write_file(spec_out, r.png);
+    } catch (const std::exception& e) {
+      log->error("{}", e.what());
+      return kExitUsage;
+    }
+    out << report::dump_line(report::to_json(r.verdict)) << '\n' << std::flush;
+    log->info("{}: {}; spectrogram written to {} ({} x {})", spec_file, r.verdict.decision.verdict, spec_out,
+              spec.width, spec.height);
+    return r.verdict.flagged() ? 1 : 0;
+  }
+
+  if (*report_cmd) {
+    auto log = make_logger(err, report_log);
+    try {
+      html.validate();
+      report_img.validate();
+    } catch (const std::invalid_argument& e) {
+      log->error("{}", e.what());
+      return kExitUsage;
+    }
+    std::ifstream file;
+    std::istream* in = env.in;
+    if (report_in == "-") {
+      html.source_name = "standard input";
+      if (in == nullptr) {
+        log->error("no standard input to read");
+        return kExitUsage;
+      }
+    } else {
+      file.open(report_in, std::ios::binary);
+      if (!file) {
+        log->error("cannot read {}", report_in);
+        return kExitUsage;
+      }
+      in = &file;
+      html.source_name = report_in;
+    }
+    dsp::FftCache ffts;
+    const AnalysisOptions options;
+    const model::RuleModel model;
+    const report::ImageMaker images = [&](const std::string& path) -> report::Image {
+      try {
+        return {render::spectrogram_of_path(path, ffts, options, model, report_img).png, {}};
+      } catch (const Error& e) {
+        return {{}, std::string(to_string(e.code())) + ": " + e.what()};
+      } catch (const std::exception& e) {
+        return {{}, e.what()};
+      }
+    };
+    report::HtmlStats st;
+    if (report_out == "-") {
+      st = report::write_html_report(*in, out, html, images, *log);
+    } else {
+      std::ofstream page(report_out, std::ios::binary | std::ios::trunc);
+      if (!page) {
+        log->error("cannot write {}", report_out);
+        return kExitUsage;
+      }
+      st = report::write_html_report(*in, page, html, images, *log);
+      page.close();
+      if (!page) {
+        log->error("cannot write {}", report_out);
+        return kExitUsage;
+      }
+    }
+    log->info("{} records, {} flagged, {} spectrograms embedded{}", st.records, st.flagged, st.images,
+              st.images_capped > 0 ? fmt::format(" ({} past --max-images)", st.images_capped) : std::string());
+    return 0;
   }
   return kExitUsage;
 }

@@ -50,7 +50,8 @@ std::vector<Segment> quick_segments(std::int64_t total_frames, int sample_rate_h
 }
 
 FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, const AnalysisOptions& options,
-                              std::optional<std::chrono::steady_clock::time_point> deadline) {
+                              std::optional<std::chrono::steady_clock::time_point> deadline,
+                              dsp::FrameConsumer* tap) {
   FileFeatures out;
   out.format = source.format();
   const auto& fmt = out.format;
@@ -60,6 +61,16 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
   dsp::Stft stft(out.stft, fmt.sample_rate, ffts);
   features::CutoffAnalyzer cutoff(fmt.sample_rate, out.stft, options.cutoff);
   features::BitDepthAnalyzer bits;
+  // Frames go to the cutoff analyzer, then to the tap when there is one.
+  struct Tee final : dsp::FrameConsumer {
+    dsp::FrameConsumer& first;
+    dsp::FrameConsumer* second;
+    Tee(dsp::FrameConsumer& a, dsp::FrameConsumer* b) : first(a), second(b) {}
+    void consume(const dsp::SpectrumFrame& frame) override {
+      first.consume(frame);
+      if (second != nullptr) second->consume(frame);
+    }
+  } sink(cutoff, tap);
 
   io::AudioBlock block;
   std::vector<float> mono(options.block_frames);
@@ -105,7 +116,7 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
         }
         m = std::span<const float>(mono.data(), n);
       }
-      stft.push(m, cutoff);
+      stft.push(m, sink);
     }
     return done;
   };
@@ -200,6 +211,11 @@ report::Verdict analyze_source(io::AudioSource& source, std::string display_path
                         std::chrono::duration<double>(options.timeout_s));
   }
   const FileFeatures f = extract_features(source, ffts, options, deadline);
+  return make_verdict(f, std::move(display_path), model, t0);
+}
+
+report::Verdict make_verdict(const FileFeatures& f, std::string display_path, const model::RuleModel& model,
+                             std::chrono::steady_clock::time_point t0) {
   report::Verdict v;
   v.path = std::move(display_path);
   v.format = f.format;

@@ -14,39 +14,70 @@ Verdict error_verdict(std::string path, ErrorCode code, std::string message) {
   return v;
 }
 
-bool is_valid_utf8(std::string_view s) {
-  std::size_t i = 0;
+namespace {
+// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not one.
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
   const std::size_t n = s.size();
-  while (i < n) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return 1;
+  std::size_t len = 0;
+  std::uint32_t cp = 0;
+  if ((c & 0xE0) == 0xC0) {
+    len = 2;
+    cp = c & 0x1FU;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3;
+    cp = c & 0x0FU;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4;
+    cp = c & 0x07U;
+  } else {
+    return 0;
+  }
+  if (i + len > n) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    const auto cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3FU);
+  }
+  if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+      (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return 0;
+  }
+  return len;
+}
+}  // namespace
+
+std::string display_text(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  std::size_t i = 0;
+  while (i < s.size()) {
     const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    if (c < 0x80) {
+    if (c < 0x20 || c == 0x7F) {
+      const std::uint32_t cp = c == 0x7F ? 0x2421 : 0x2400 + c;  // three UTF-8 bytes: E2 90 xx
+      out += static_cast<char>(0xE2);
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
       ++i;
       continue;
     }
-    if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1FU;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0FU;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07U;
+    const std::size_t len = utf8_sequence(s, i);
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
     } else {
-      return false;
+      out.append(s.substr(i, len));
+      i += len;
     }
-    if (i + len > n) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3FU);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
+  }
+  return out;
+}
+
+bool is_valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t len = utf8_sequence(s, i);
+    if (len == 0) return false;
     i += len;
   }
   return true;
@@ -78,28 +109,29 @@ std::string base64(std::string_view bytes) {
   return out;
 }
 
-std::string base64_decode(std::string_view text) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
+std::optional<std::string> base64_decode(std::string_view text) {
   std::string out;
   std::uint32_t acc = 0;
   int bits = 0;
-  for (const char c : text) {
-    if (c == '=') break;
-    const int v = value(c);
-    if (v < 0) throw std::invalid_argument("invalid base64");
+  std::size_t i = 0;
+  for (; i < text.size() && text[i] != '='; ++i) {
+    const char c = text[i];
+    int v = -1;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    if (c >= '0' && c <= '9') v = c - '0' + 52;
+    if (c == '+') v = 62;
+    if (c == '/') v = 63;
+    if (v < 0) return std::nullopt;
     acc = (acc << 6) | static_cast<std::uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
       out += static_cast<char>((acc >> bits) & 0xFFU);
     }
+  }
+  for (; i < text.size(); ++i) {
+    if (text[i] != '=') return std::nullopt;
   }
   return out;
 }
@@ -162,7 +194,9 @@ Verdict from_json(const nlohmann::ordered_json& j) {
   }
   Verdict v;
   if (j.contains("path_b64")) {
-    v.path = base64_decode(j["path_b64"].get<std::string>());
+    auto bytes = base64_decode(j["path_b64"].get<std::string>());
+    if (!bytes) throw std::invalid_argument("path_b64 is not base64");
+    v.path = std::move(*bytes);
   } else {
     v.path = j["path"].get<std::string>();
   }

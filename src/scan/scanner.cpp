@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -164,6 +165,21 @@ ScanStats run_scan(const ScanOptions& options, const model::RuleModel& model, re
 
   std::vector<std::jthread> workers;
   workers.reserve(static_cast<std::size_t>(jobs));
+  std::atomic<std::int64_t> images{0};
+  std::atomic<std::int64_t> image_errors{0};
+  // Flagged files are few: their worker opens them again and draws them (one more pass).
+  auto write_spectrogram = [&](const std::string& path, dsp::FftCache& ffts) {
+    const std::string out = (std::filesystem::path(*options.spectrogram_dir) / render::image_file_name(path)).string();
+    try {
+      const auto r = render::spectrogram_of_path(path, ffts, options.analysis, model, options.spectrogram);
+      render::write_file(out, r.png);
+      ++images;
+      log.debug("{}: spectrogram written to {}", path, out);
+    } catch (const std::exception& e) {
+      ++image_errors;
+      log.warn("{}: no spectrogram: {}", path, e.what());
+    }
+  };
   auto worker_loop = [&] {
       dsp::FftCache ffts;  // this worker's plans, made once per size
       Job job;
@@ -185,6 +201,7 @@ ScanStats run_scan(const ScanOptions& options, const model::RuleModel& model, re
               hit->path = path;
               ++from_cache;
               log.trace("from cache: {}", path);
+              if (options.spectrogram_dir && hit->flagged()) write_spectrogram(path, ffts);
               collector.deliver(job.seq, {std::move(*hit), bytes});
               continue;
             }
@@ -202,6 +219,7 @@ ScanStats run_scan(const ScanOptions& options, const model::RuleModel& model, re
             cache_failed(e);
           }
         }
+        if (options.spectrogram_dir && v.flagged()) write_spectrogram(path, ffts);
         collector.deliver(job.seq, {std::move(v), bytes});
       }
   };
@@ -258,6 +276,8 @@ ScanStats run_scan(const ScanOptions& options, const model::RuleModel& model, re
   stats.decoded = decoded.load();
   stats.from_cache = from_cache.load();
   stats.cache_failures = cache_failures.load();
+  stats.images = images.load();
+  stats.image_errors = image_errors.load();
   stats.interrupted = stopped();
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (discoverer.skipped() > 0) log.debug("skipped {} files without an audio extension", discoverer.skipped());

@@ -14,7 +14,7 @@ struct Environment {
   bool stdout_is_terminal = false;
   bool stderr_is_terminal = false;          // progress display with --progress auto
   bool no_color = false;                    // NO_COLOR is set (and not empty): never colour
-  std::istream* in = nullptr;               // standard input, for --files-from -
+  std::istream* in = nullptr;               // standard input, for --files-from - and report -
   const std::atomic<bool>* stop = nullptr;  // set by SIGINT/SIGTERM handlers
   int hardware_threads = 1;
 };

@@ -50,7 +50,12 @@ Verdict from_json(const nlohmann::ordered_json& j);
 std::string dump_line(const nlohmann::ordered_json& j);
 
 bool is_valid_utf8(std::string_view s);
+// The text as valid UTF-8: each invalid byte becomes U+FFFD, and ASCII control characters
+// (newline, tab, ESC, ...) become their visible Control Pictures (U+2400 + c, U+2421 for
+// DEL), so a path can be shown on one line, in an image or a web page, without surprises.
+std::string display_text(std::string_view s);
 std::string base64(std::string_view bytes);
-std::string base64_decode(std::string_view text);  // throws std::invalid_argument
+// Decodes standard base64 (padding optional); nullopt when the text is not base64.
+std::optional<std::string> base64_decode(std::string_view text);
 
 }  // namespace fakeless::report

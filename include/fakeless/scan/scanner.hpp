@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <istream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 
 #include "fakeless/analysis.hpp"
 #include "fakeless/model/rule_model.hpp"
+#include "fakeless/render/spectrogram.hpp"
 #include "fakeless/report/writers.hpp"
 #include "fakeless/scan/cache.hpp"
 #include "fakeless/scan/discover.hpp"
@@ -45,6 +47,11 @@ struct ScanOptions {
   ResultCache* cache = nullptr;  // not owned; null: no cache
   std::string cache_model;       // the model version cache entries are keyed by (default: model_name())
   ScanObserver* observer = nullptr;  // not owned
+  // When set, the spectrogram of every flagged file is written there (render::
+  // image_file_name); the worker re-opens the file after its analysis. The directory
+  // must exist.
+  std::optional<std::string> spectrogram_dir;
+  render::SpectrogramParams spectrogram;
 };
 
 // The cache's "settings" key: what changes a verdict besides the model (mode, threshold).
@@ -63,6 +70,8 @@ struct ScanStats {
   std::int64_t excluded = 0;      // paths left out by --exclude
   std::int64_t other_shards = 0;  // entries left to other shards
   std::int64_t cache_failures = 0;  // cache lookups or stores that failed (results still written)
+  std::int64_t images = 0;        // spectrograms written (--spectrograms)
+  std::int64_t image_errors = 0;
   bool interrupted = false;
   double seconds = 0.0;
 
