@@ -105,7 +105,26 @@ std::string mb(std::int64_t bytes) {
   return buf;
 }
 
-void set_limit(long mib, spdlog::logger& log) {
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
+// RLIMIT_AS bounds what any allocation (ours or a decoder's) can take; past it malloc
+// fails, which surfaces as an out_of_memory error record for that file. AddressSanitizer
+// reserves terabytes of shadow memory, so the cap is not applied under it.
+void limit_address_space(long mib, spdlog::logger& log) {
+  if (kAddressSanitizer) {
+    log.warn("--max-memory {} ignored: this build uses AddressSanitizer", mib);
+    return;
+  }
   rlimit lim{};
   lim.rlim_cur = static_cast<rlim_t>(mib) * 1024 * 1024;
   lim.rlim_max = RLIM_INFINITY;
@@ -115,23 +134,6 @@ void set_limit(long mib, spdlog::logger& log) {
     lim.rlim_max = old.rlim_max;
   }
   if (::setrlimit(RLIMIT_AS, &lim) != 0) log.warn("--max-memory: setrlimit failed; no cap applied");
-}
-
-// RLIMIT_AS bounds what any allocation (ours or a decoder's) can take; past it malloc
-// fails, which surfaces as an out_of_memory error record for that file. AddressSanitizer
-// reserves terabytes of shadow memory, so the cap is not applied under it.
-void limit_address_space(long mib, spdlog::logger& log) {
-#if defined(__SANITIZE_ADDRESS__)
-  log.warn("--max-memory {} ignored: this build uses AddressSanitizer", mib);
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-  log.warn("--max-memory {} ignored: this build uses AddressSanitizer", mib);
-#else
-  set_limit(mib, log);
-#endif
-#else
-  set_limit(mib, log);
-#endif
 }
 
 std::string version_line() { return std::string("fakeless ") + kVersion + " (model " + model_name() + ")"; }
