@@ -20,9 +20,9 @@ struct Decision {
 };
 
 struct RuleParams {
-  double min_sharpness_db = 20.0;     // brick-wall vs roll-off
+  double min_sharpness_db = 33.0;     // brick-wall vs roll-off (see README: chosen on the train split)
   double sharpness_scale_db = 6.0;
-  double min_stability = 0.3;         // fraction of walled frames at the cutoff
+  double min_stability = 0.7;         // walls in the frames that reach the cutoff
   double stability_scale = 0.15;
   double max_lossy_cutoff_hz = 20800; // genuine anti-alias filters sit above this
   double cutoff_scale_hz = 400;
