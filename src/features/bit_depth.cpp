@@ -2,14 +2,103 @@
 
 #include <algorithm>
 #include <bit>
+#include <limits>
 #include <cmath>
+#include <numbers>
+#include <stdexcept>
+#include <string>
 
 namespace fakeless::features {
+
+void BitDepthParams::validate() const {
+  if (!(block_ms >= 1 && block_ms <= 1000)) {
+    throw std::invalid_argument("bit-depth parameter block_ms out of range: " + std::to_string(block_ms));
+  }
+  if (!(grid_min_concentration >= 0.05 && grid_min_concentration <= 1)) {
+    throw std::invalid_argument("bit-depth parameter grid_min_concentration out of range: " +
+                                std::to_string(grid_min_concentration));
+  }
+}
+
+BitDepthAnalyzer::BitDepthAnalyzer(int sample_rate_hz, int container_bits, BitDepthParams params,
+                                   bool sample_statistics)
+    : params_(params), stats_(sample_statistics) {
+  params_.validate();
+  const int container = container_bits > 0 ? std::min(container_bits, 32) : 32;
+  grid_depths_ = container > 16 ? std::array<int, 2>{16, 20} : std::array<int, 2>{8, 12};
+  for (auto& d : grid_depths_) {
+    if (d >= container) d = 0;  // a grid at or above the container's depth says nothing
+  }
+  for (std::size_t i = 0; i < 256; ++i) {
+    const double phase = 2.0 * std::numbers::pi * (static_cast<double>(i) + 0.5) / 256.0;
+    cos_table_[i] = static_cast<float>(std::cos(phase));
+    sin_table_[i] = static_cast<float>(std::sin(phase));
+  }
+  block_frames_ = static_cast<std::size_t>(
+      std::max(1L, std::lround(params_.block_ms * 1e-3 * static_cast<double>(std::max(sample_rate_hz, 1)))));
+  min_swing_ = 64 * (std::int32_t{1} << (32 - container));
+}
+
+void BitDepthAnalyzer::close_block() {
+  for (std::size_t c = 0; c < block_or_.size(); ++c) {
+    const std::int64_t swing = static_cast<std::int64_t>(block_max_[c]) - block_min_[c];
+    if (swing >= min_swing_) ++block_tz_hist_[static_cast<std::size_t>(std::countr_zero(block_or_[c]))];
+    block_or_[c] = 0;
+    block_min_[c] = std::numeric_limits<std::int32_t>::max();
+    block_max_[c] = std::numeric_limits<std::int32_t>::min();
+  }
+  block_fill_ = 0;
+}
+
+void BitDepthAnalyzer::consume_ints(const io::AudioBlock& block) {
+  const auto ch = static_cast<std::size_t>(std::max(block.channels, 1));
+  if (block_or_.size() != ch) {
+    block_or_.assign(ch, 0);
+    block_min_.assign(ch, std::numeric_limits<std::int32_t>::max());
+    block_max_.assign(ch, std::numeric_limits<std::int32_t>::min());
+    block_fill_ = 0;
+  }
+  const std::int32_t* v = block.ints.data();
+  // Grid concentration: phase of each sample's residue from a table.
+  for (std::size_t g = 0; g < grid_depths_.size(); ++g) {
+    const int d = grid_depths_[g];
+    if (d == 0) continue;
+    const int shift = 32 - d;  // residue bits
+    const std::int64_t min_abs = std::int64_t{4} << shift;
+    double cs = 0.0;
+    double sn = 0.0;
+    std::int64_t count = 0;
+    const std::size_t n = block.frames * ch;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::int64_t x = v[i];
+      if (x >= min_abs || x <= -min_abs) {
+        const std::uint32_t idx = (static_cast<std::uint32_t>(v[i]) >> (shift - 8)) & 0xFFU;
+        cs += cos_table_[idx];
+        sn += sin_table_[idx];
+        ++count;
+      }
+    }
+    cos_sum_[g] += cs;
+    sin_sum_[g] += sn;
+    grid_n_[g] += count;
+  }
+  // Low bits per block and channel.
+  for (std::size_t i = 0; i < block.frames; ++i) {
+    for (std::size_t c = 0; c < ch; ++c) {
+      const std::int32_t x = v[i * ch + c];
+      block_or_[c] |= static_cast<std::uint32_t>(x);
+      block_min_[c] = std::min(block_min_[c], x);
+      block_max_[c] = std::max(block_max_[c], x);
+    }
+    if (++block_fill_ == block_frames_) close_block();
+  }
+}
 
 void BitDepthAnalyzer::consume(const io::AudioBlock& block) {
   const std::size_t n = block.frames * static_cast<std::size_t>(block.channels);
   if (!block.ints.empty()) {
     saw_ints_ = true;
+    if (stats_) consume_ints(block);
     std::uint32_t acc = 0;
     std::int32_t mx = 0;
     std::int32_t mn = 0;
@@ -55,6 +144,47 @@ BitDepthFeatures BitDepthAnalyzer::finish() const {
   f.nonfinite_samples = nonfinite_;
   if (saw_ints_) {
     if (int_or_ != 0) f.effective_bits = 32 - std::countr_zero(int_or_);
+    if (!stats_) return f;
+    for (std::size_t g = 0; g < grid_depths_.size(); ++g) {
+      const int d = grid_depths_[g];
+      if (d == 0 || grid_n_[g] == 0) continue;
+      const double n = static_cast<double>(grid_n_[g]);
+      const double r = std::hypot(cos_sum_[g] / n, sin_sum_[g] / n);
+      (d == 8 ? f.grid8_concentration : d == 12 ? f.grid12_concentration : d == 16 ? f.grid16_concentration
+                                                                                : f.grid20_concentration) = r;
+      if (!f.grid_bits && r >= params_.grid_min_concentration) f.grid_bits = d;
+    }
+    if (f.effective_bits) {
+      f.original_bits_estimate = f.grid_bits ? std::min(*f.effective_bits, *f.grid_bits) : *f.effective_bits;
+      const int file_tz = std::countr_zero(int_or_);
+      std::int64_t total = 0;
+      std::int64_t zeroed = 0;
+      double extra = 0.0;
+      for (std::size_t tz = 0; tz < block_tz_hist_.size(); ++tz) {
+        const std::int64_t c = block_tz_hist_[tz];
+        total += c;
+        if (static_cast<int>(tz) > file_tz) {
+          zeroed += c;
+          extra += static_cast<double>(c) * (static_cast<int>(tz) - file_tz);
+        }
+      }
+      f.blocks = total;
+      if (total > 0) {
+        f.zeroed_block_fraction = static_cast<double>(zeroed) / static_cast<double>(total);
+        f.zeroed_bits_mean = extra / static_cast<double>(total);
+        // 10th percentile of the blocks' effective bits = 90th percentile of their zeros.
+        std::int64_t acc = 0;
+        const auto target = static_cast<std::int64_t>(std::ceil(0.9 * static_cast<double>(total)));
+        for (std::size_t tz = 0; tz < block_tz_hist_.size(); ++tz) {
+          acc += block_tz_hist_[tz];
+          if (acc >= target) {
+            f.block_bits_p10 = 32 - static_cast<int>(tz);
+            break;
+          }
+        }
+      }
+    }
+    return f;
   } else if (min_lsb_exp_ < 1000) {
     f.effective_bits = std::clamp(1 - min_lsb_exp_, 1, 24);
   }

@@ -8,30 +8,94 @@
 //    holding 16-bit values reads 16), capped at 24 (the float mantissa).
 //  - Digital silence has no effective depth (nullopt).
 // Non-finite float samples are counted; the pipeline rejects files that have any.
+//
+// Beyond the exact count, for integer PCM (statistics of the integer samples only):
+//  - Grid concentration at depth d (d in {8, 12} for containers of up to 16 bits, {16, 20}
+//    for deeper ones): the mean resultant length |mean exp(2 pi i r / 2^(32-d))| of the
+//    residues r = v mod 2^(32-d) of the left-justified samples v, over samples at least 4
+//    grid steps from zero (digital silence would sit on every grid). ~0 for samples that
+//    use the low bits (uniform residues: variance 1/n), ~1 for a d-bit grid plus a little
+//    dither (+-1 LSB TPDF at 24 bits: 0.9995), exactly 1 for plain padding. The phase
+//    comes from a 256-entry table on the residue's top 8 bits: no trigonometry per sample.
+//  - grid_bits: the smallest d whose concentration is at least grid_min_concentration
+//    (default 0.5); original_bits_estimate = min(effective_bits, grid_bits).
+//  - Blocks of block_ms (lossyWAV-style processors zero a varying number of low bits per
+//    codec block, ~512 samples at 44.1 kHz): per channel and block, the trailing zeros of
+//    the OR of the block's samples, for blocks that swing at least 64 container LSBs
+//    (peak to peak; quieter blocks can share zeros by chance). Relative to the file's own
+//    trailing zeros: zeroed_block_fraction = fraction of such blocks with at least one
+//    more zero bit (2^-512 by chance for 512 independent samples), zeroed_bits_mean = the
+//    mean number of extra zero bits, block_bits_p10 = the 10th percentile of the blocks'
+//    effective bits (32 - trailing zeros).
+#include <array>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "fakeless/io/audio_source.hpp"
 
 namespace fakeless::features {
 
+struct BitDepthParams {
+  double block_ms = 11.6;                // [1, 1000] ms; 512 samples at 44.1 kHz
+  double grid_min_concentration = 0.5;   // [0.05, 1]
+
+  void validate() const;  // throws std::invalid_argument naming the value
+};
+
 struct BitDepthFeatures {
   std::optional<int> effective_bits;
   double peak = 0.0;  // largest |sample|, full scale = 1
   std::int64_t nonfinite_samples = 0;
+  // integer PCM only (nullopt otherwise, or when nothing qualified)
+  std::optional<double> grid16_concentration;  // d = 16 (containers deeper than 16 bits)
+  std::optional<double> grid20_concentration;  // d = 20
+  std::optional<double> grid8_concentration;   // d = 8 (containers of up to 16 bits)
+  std::optional<double> grid12_concentration;  // d = 12
+  std::optional<int> grid_bits;
+  std::optional<int> original_bits_estimate;
+  std::int64_t blocks = 0;  // qualifying channel-blocks
+  std::optional<double> zeroed_block_fraction;
+  std::optional<double> zeroed_bits_mean;
+  std::optional<int> block_bits_p10;
 };
 
 class BitDepthAnalyzer {
  public:
+  // container_bits: the format's bits per sample (selects the grids tested; 0 = unknown).
+  explicit BitDepthAnalyzer(int sample_rate_hz = 44100, int container_bits = 0, BitDepthParams params = {},
+                            bool sample_statistics = true);
   void consume(const io::AudioBlock& block);
   [[nodiscard]] BitDepthFeatures finish() const;
+  [[nodiscard]] std::int64_t nonfinite_samples() const { return nonfinite_; }
 
  private:
+  void consume_ints(const io::AudioBlock& block);
+  void close_block();
+
+  BitDepthParams params_;
+  bool stats_;
   std::uint32_t int_or_ = 0;
   bool saw_ints_ = false;
   int min_lsb_exp_ = 1000;  // floats: lowest set bit exponent seen
   float peak_ = 0.0F;
   std::int64_t nonfinite_ = 0;
+
+  // grid concentration
+  std::array<int, 2> grid_depths_{};
+  std::array<double, 2> cos_sum_{};
+  std::array<double, 2> sin_sum_{};
+  std::array<std::int64_t, 2> grid_n_{};
+  std::array<float, 256> cos_table_{};
+  std::array<float, 256> sin_table_{};
+  // per-block low bits
+  std::size_t block_frames_ = 512;
+  std::size_t block_fill_ = 0;
+  std::int32_t min_swing_ = 0;
+  std::vector<std::uint32_t> block_or_;   // per channel
+  std::vector<std::int32_t> block_min_;
+  std::vector<std::int32_t> block_max_;
+  std::array<std::int64_t, 33> block_tz_hist_{};  // trailing zeros of qualifying blocks
 };
 
 }  // namespace fakeless::features
