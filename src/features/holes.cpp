@@ -20,6 +20,7 @@ void HolesParams::validate() const {
   require(activity_threshold_db >= -140 && activity_threshold_db <= 0, "activity_threshold_db", activity_threshold_db);
   require(band_hz >= 40 && band_hz <= 2000, "band_hz", band_hz);
   require(hole_depth_db >= 6 && hole_depth_db <= 80, "hole_depth_db", hole_depth_db);
+  require(hole_side_hz >= 40 && hole_side_hz <= 4000, "hole_side_hz", hole_side_hz);
   require(floor_margin_db >= 0 && floor_margin_db <= 40, "floor_margin_db", floor_margin_db);
   require(band_off_db >= 20 && band_off_db <= 120, "band_off_db", band_off_db);
   require(transient_rise_db >= 1 && transient_rise_db <= 40, "transient_rise_db", transient_rise_db);
@@ -35,6 +36,8 @@ HolesAnalyzer::HolesAnalyzer(int sample_rate_hz, const dsp::StftParams& stft, do
   bpb_ = std::max<std::size_t>(bpb_, 1);
   band_hz_ = bin_hz * static_cast<double>(bpb_);
   bands_ = static_cast<std::size_t>(stft.fft_size / 2) / bpb_;
+  side_bands_ = std::clamp<std::size_t>(static_cast<std::size_t>(std::lround(params_.hole_side_hz / band_hz_)), 1,
+                                        std::max<std::size_t>(1, bands_ / 4));
   activity_ms_ = db_ratio(params_.activity_threshold_db);
   const double floor = std::max(floor_power, 1e-30);
   on_floor_ = static_cast<float>(floor * db_ratio(params_.floor_margin_db));
@@ -116,9 +119,14 @@ void HolesAnalyzer::evaluate_middle() {
   ++triples_;
   const float ratio = hole_ratio_;
   const float half_ratio = std::sqrt(hole_ratio_);  // half the depth, in dB, for the time test
-  for (std::size_t b = 2; b + 2 < bands_; ++b) {
-    const float left = std::max(mid[b - 1], mid[b - 2]);
-    const float right = std::max(mid[b + 1], mid[b + 2]);
+  const std::size_t w = side_bands_;
+  for (std::size_t b = w; b + w < bands_; ++b) {
+    float left = 0.0F;
+    float right = 0.0F;
+    for (std::size_t i = 1; i <= w; ++i) {
+      left = std::max(left, mid[b - i]);
+      right = std::max(right, mid[b + i]);
+    }
     const float side = std::min(left, right);
     const float here = mid[b];
     if (side >= elig_floor_) {

@@ -17,12 +17,14 @@
 //    frame when P_b > max(floor * 10^(floor_margin_db/10), L(t) * 10^(-band_off_db/10)):
 //    above the noise and within band_off_db of the frame's level.
 //  - Hole (a time-frequency pit): band b of frame t is at least hole_depth_db below the
-//    louder of its two neighbours on *each* side (b-2..b-1 and b+1..b+2) and below its own
-//    level in the previous or the next frame. Both sides and a neighbour in time must be
+//    loudest band within hole_side_hz on *each* side (b-w..b-1 and b+1..b+w) and at least
+//    hole_depth_db / 2 below its own level in the previous or the next frame (so holes up
+//    to ~2 hole_side_hz wide count). Both sides and a neighbour in time must be
 //    loud, so a slope next to a lone peak, a stable valley between harmonics, or the
 //    silence above a low-pass are not holes; a scale-factor band a codec zeroed for one
 //    frame is. A band-frame is *eligible* when both sides stand hole_depth_db +
 //    floor_margin_db above the floor (a hole there could be seen above the noise).
+//    Bands within hole_side_hz of 0 Hz or Nyquist are not evaluated (for dropouts either).
 //  - Dropout: band b of frame t is at least hole_depth_db below its level in both the
 //    previous and the next frame, both of which are on (a band switched off for a frame).
 //  - Flicker: on/off changes of a band between consecutive active frames, per pair.
@@ -49,7 +51,8 @@ namespace fakeless::features {
 struct HolesParams {
   double activity_threshold_db = -75.0;  // [-140, 0] dBFS, frame power
   double band_hz = 172.0;                // [40, 2000] Hz, width of a band (rounded to 2^k bins)
-  double hole_depth_db = 20.0;           // [6, 80] dB, depth of a hole / dropout
+  double hole_depth_db = 30.0;           // [6, 80] dB, depth of a hole / dropout
+  double hole_side_hz = 700.0;           // [40, 4000] Hz, reach of a hole's neighbours (>= 1 band)
   double floor_margin_db = 10.0;         // [0, 40] dB, above the rounding floor
   double band_off_db = 60.0;             // [20, 120] dB, below the frame level = off
   double transient_rise_db = 6.0;        // [1, 40] dB, frame-to-frame rise of a transient
@@ -95,6 +98,7 @@ class HolesAnalyzer final : public dsp::FrameConsumer {
   double band_hz_;
   std::size_t bpb_;
   std::size_t bands_;
+  std::size_t side_bands_;  // w
   float activity_ms_;
   float on_floor_;       // band power a band must exceed to be on, absolute
   float elig_floor_;     // both sides of a hole must exceed this
