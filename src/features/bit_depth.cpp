@@ -25,14 +25,12 @@ BitDepthAnalyzer::BitDepthAnalyzer(int sample_rate_hz, int container_bits, BitDe
     : params_(params), stats_(sample_statistics) {
   params_.validate();
   const int container = container_bits > 0 ? std::min(container_bits, 32) : 32;
-  grid_depths_ = container > 16 ? std::array<int, 2>{16, 20} : std::array<int, 2>{8, 12};
+  // Grids are tested in containers deeper than 16 bits only: 16-bit files are the common
+  // case (CD rips), an 8-bit source in them is caught exactly by effective_bits unless
+  // dithered, and dithered 8-bit sources are rare enough not to cost every file a pass.
+  grid_depths_ = container > 16 ? std::array<int, 2>{16, 20} : std::array<int, 2>{0, 0};
   for (auto& d : grid_depths_) {
     if (d >= container) d = 0;  // a grid at or above the container's depth says nothing
-  }
-  for (std::size_t i = 0; i < 256; ++i) {
-    const double phase = 2.0 * std::numbers::pi * (static_cast<double>(i) + 0.5) / 256.0;
-    cos_table_[i] = static_cast<float>(std::cos(phase));
-    sin_table_[i] = static_cast<float>(std::sin(phase));
   }
   block_frames_ = static_cast<std::size_t>(
       std::max(1L, std::lround(params_.block_ms * 1e-3 * static_cast<double>(std::max(sample_rate_hz, 1)))));
@@ -59,38 +57,78 @@ void BitDepthAnalyzer::consume_ints(const io::AudioBlock& block) {
     block_fill_ = 0;
   }
   const std::int32_t* v = block.ints.data();
-  // Grid concentration: phase of each sample's residue from a table.
-  for (std::size_t g = 0; g < grid_depths_.size(); ++g) {
-    const int d = grid_depths_[g];
-    if (d == 0) continue;
-    const int shift = 32 - d;  // residue bits
-    const std::int64_t min_abs = std::int64_t{4} << shift;
-    double cs = 0.0;
-    double sn = 0.0;
-    std::int64_t count = 0;
-    const std::size_t n = block.frames * ch;
+  const std::size_t n = block.frames * ch;
+  // Grid residues: a histogram of each sample's residue's top 8 bits (bin 256 collects
+  // the samples too close to zero); the trigonometry is done once, in finish(). Integer
+  // increments only, spread over 4 interleaved copies so that consecutive samples on the
+  // same bin (padded data) do not wait for each other's stores.
+  if (grid_depths_[0] != 0 || grid_depths_[1] != 0) {
+    const int d0 = grid_depths_[0] != 0 ? grid_depths_[0] : grid_depths_[1];
+    const int d1 = grid_depths_[1] != 0 ? grid_depths_[1] : grid_depths_[0];
+    const int s0 = 32 - d0 - 8;
+    const int s1 = 32 - d1 - 8;
+    const auto min0 = static_cast<std::uint32_t>(4U << (32 - d0));
+    const auto min1 = static_cast<std::uint32_t>(4U << (32 - d1));
+    auto& h = scratch_hist_;
+    for (auto& row : h) row.fill(0);
     for (std::size_t i = 0; i < n; ++i) {
-      const std::int64_t x = v[i];
-      if (x >= min_abs || x <= -min_abs) {
-        const std::uint32_t idx = (static_cast<std::uint32_t>(v[i]) >> (shift - 8)) & 0xFFU;
-        cs += cos_table_[idx];
-        sn += sin_table_[idx];
-        ++count;
+      const auto ux = static_cast<std::uint32_t>(v[i]);
+      const std::uint32_t ax = v[i] < 0 ? 0U - ux : ux;
+      const std::size_t lane = (i & 3U) * 2;
+      ++h[lane][ax >= min0 ? (ux >> s0) & 0xFFU : 256U];
+      ++h[lane + 1][ax >= min1 ? (ux >> s1) & 0xFFU : 256U];
+    }
+    for (std::size_t g = 0; g < 2; ++g) {
+      if (grid_depths_[g] == 0) continue;
+      const std::size_t col = grid_depths_[0] != 0 ? g : 0;  // d0 feeds the odd one out
+      for (std::size_t k = 0; k < 257; ++k) {
+        residue_hist_[g][k] += h[col][k] + h[col + 2][k] + h[col + 4][k] + h[col + 6][k];
       }
     }
-    cos_sum_[g] += cs;
-    sin_sum_[g] += sn;
-    grid_n_[g] += count;
   }
-  // Low bits per block and channel.
-  for (std::size_t i = 0; i < block.frames; ++i) {
-    for (std::size_t c = 0; c < ch; ++c) {
-      const std::int32_t x = v[i * ch + c];
-      block_or_[c] |= static_cast<std::uint32_t>(x);
-      block_min_[c] = std::min(block_min_[c], x);
-      block_max_[c] = std::max(block_max_[c], x);
+  // Low bits per block and channel, a block segment at a time.
+  std::size_t i = 0;
+  while (i < block.frames) {
+    const std::size_t seg = std::min(block.frames - i, block_frames_ - block_fill_);
+    const std::int32_t* p = v + i * ch;
+    if (ch == 2) {
+      std::uint32_t o0 = 0, o1 = 0;
+      std::int32_t lo0 = block_min_[0], lo1 = block_min_[1], hi0 = block_max_[0], hi1 = block_max_[1];
+      for (std::size_t j = 0; j < seg; ++j) {
+        const std::int32_t a = p[2 * j];
+        const std::int32_t b = p[2 * j + 1];
+        o0 |= static_cast<std::uint32_t>(a);
+        o1 |= static_cast<std::uint32_t>(b);
+        lo0 = std::min(lo0, a);
+        hi0 = std::max(hi0, a);
+        lo1 = std::min(lo1, b);
+        hi1 = std::max(hi1, b);
+      }
+      block_or_[0] |= o0;
+      block_or_[1] |= o1;
+      block_min_[0] = lo0;
+      block_min_[1] = lo1;
+      block_max_[0] = hi0;
+      block_max_[1] = hi1;
+    } else {
+      for (std::size_t c = 0; c < ch; ++c) {
+        std::uint32_t o = 0;
+        std::int32_t lo = block_min_[c];
+        std::int32_t hi = block_max_[c];
+        for (std::size_t j = 0; j < seg; ++j) {
+          const std::int32_t a = p[j * ch + c];
+          o |= static_cast<std::uint32_t>(a);
+          lo = std::min(lo, a);
+          hi = std::max(hi, a);
+        }
+        block_or_[c] |= o;
+        block_min_[c] = lo;
+        block_max_[c] = hi;
+      }
     }
-    if (++block_fill_ == block_frames_) close_block();
+    i += seg;
+    block_fill_ += seg;
+    if (block_fill_ == block_frames_) close_block();
   }
 }
 
@@ -147,11 +185,21 @@ BitDepthFeatures BitDepthAnalyzer::finish() const {
     if (!stats_) return f;
     for (std::size_t g = 0; g < grid_depths_.size(); ++g) {
       const int d = grid_depths_[g];
-      if (d == 0 || grid_n_[g] == 0) continue;
-      const double n = static_cast<double>(grid_n_[g]);
-      const double r = std::hypot(cos_sum_[g] / n, sin_sum_[g] / n);
-      (d == 8 ? f.grid8_concentration : d == 12 ? f.grid12_concentration : d == 16 ? f.grid16_concentration
-                                                                                : f.grid20_concentration) = r;
+      if (d == 0) continue;
+      double cs = 0.0;
+      double sn = 0.0;
+      std::int64_t count = 0;
+      for (std::size_t k = 0; k < 256; ++k) {
+        const auto c = static_cast<double>(residue_hist_[g][k]);
+        const double phase = 2.0 * std::numbers::pi * (static_cast<double>(k) + 0.5) / 256.0;
+        cs += c * std::cos(phase);
+        sn += c * std::sin(phase);
+        count += residue_hist_[g][k];
+      }
+      if (count == 0) continue;
+      const double n = static_cast<double>(count);
+      const double r = std::hypot(cs / n, sn / n);
+      (d == 16 ? f.grid16_concentration : f.grid20_concentration) = r;
       if (!f.grid_bits && r >= params_.grid_min_concentration) f.grid_bits = d;
     }
     if (f.effective_bits) {

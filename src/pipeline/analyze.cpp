@@ -203,8 +203,6 @@ nlohmann::ordered_json features_to_json(const FileFeatures& f) {
   // bit depth, beyond the exact count
   const auto& bd = f.bit_depth;
   auto opt_int = [](const std::optional<int>& v) { return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr); };
-  j["grid8_concentration"] = number(bd.grid8_concentration, 4);
-  j["grid12_concentration"] = number(bd.grid12_concentration, 4);
   j["grid16_concentration"] = number(bd.grid16_concentration, 4);
   j["grid20_concentration"] = number(bd.grid20_concentration, 4);
   j["grid_bits"] = opt_int(bd.grid_bits);

@@ -10,13 +10,14 @@
 // Non-finite float samples are counted; the pipeline rejects files that have any.
 //
 // Beyond the exact count, for integer PCM (statistics of the integer samples only):
-//  - Grid concentration at depth d (d in {8, 12} for containers of up to 16 bits, {16, 20}
-//    for deeper ones): the mean resultant length |mean exp(2 pi i r / 2^(32-d))| of the
+//  - Grid concentration at depth d (d in {16, 20}, in containers deeper than 16 bits; not
+//    computed for 16-bit and shallower containers, see bit_depth.cpp): the mean resultant length |mean exp(2 pi i r / 2^(32-d))| of the
 //    residues r = v mod 2^(32-d) of the left-justified samples v, over samples at least 4
 //    grid steps from zero (digital silence would sit on every grid). ~0 for samples that
 //    use the low bits (uniform residues: variance 1/n), ~1 for a d-bit grid plus a little
-//    dither (+-1 LSB TPDF at 24 bits: 0.9995), exactly 1 for plain padding. The phase
-//    comes from a 256-entry table on the residue's top 8 bits: no trigonometry per sample.
+//    dither (+-1 LSB TPDF at 24 bits: 0.9995), exactly 1 for plain padding. Streamed as a
+//    256-bin histogram of the residue's top 8 bits (bin centres as phases): no
+//    trigonometry, and no floating point, per sample.
 //  - grid_bits: the smallest d whose concentration is at least grid_min_concentration
 //    (default 0.5); original_bits_estimate = min(effective_bits, grid_bits).
 //  - Blocks of block_ms (lossyWAV-style processors zero a varying number of low bits per
@@ -50,8 +51,6 @@ struct BitDepthFeatures {
   // integer PCM only (nullopt otherwise, or when nothing qualified)
   std::optional<double> grid16_concentration;  // d = 16 (containers deeper than 16 bits)
   std::optional<double> grid20_concentration;  // d = 20
-  std::optional<double> grid8_concentration;   // d = 8 (containers of up to 16 bits)
-  std::optional<double> grid12_concentration;  // d = 12
   std::optional<int> grid_bits;
   std::optional<int> original_bits_estimate;
   std::int64_t blocks = 0;  // qualifying channel-blocks
@@ -83,11 +82,8 @@ class BitDepthAnalyzer {
 
   // grid concentration
   std::array<int, 2> grid_depths_{};
-  std::array<double, 2> cos_sum_{};
-  std::array<double, 2> sin_sum_{};
-  std::array<std::int64_t, 2> grid_n_{};
-  std::array<float, 256> cos_table_{};
-  std::array<float, 256> sin_table_{};
+  std::array<std::array<std::int64_t, 257>, 2> residue_hist_{};  // [256]: too close to zero
+  std::array<std::array<std::uint32_t, 257>, 8> scratch_hist_{};   // per read: 4 lanes x 2 depths
   // per-block low bits
   std::size_t block_frames_ = 512;
   std::size_t block_fill_ = 0;
