@@ -152,6 +152,11 @@ TEST_CASE("energy above the cutoff during transients", "[holes]") {
   const auto g = holes_of(testsig::synth_frames(kN, kFrames, plain), 16000.0);
   CHECK(g.transient_frames == 0);
   CHECK_FALSE(g.transient_above_db.has_value());
+
+  // An onset after digital silence is a transient too (the silent frames do not vote).
+  auto after_silence = [&](int t, int k) { return t < 5 ? 0.0 : plain(t, k); };
+  const auto h = holes_of(testsig::synth_frames(kN, kFrames, after_silence), 16000.0);
+  CHECK(h.transient_frames == 1);
 }
 
 TEST_CASE("silence: no active frames, no hole features", "[holes]") {

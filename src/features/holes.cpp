@@ -61,10 +61,11 @@ HolesAnalyzer::HolesAnalyzer(int sample_rate_hz, const dsp::StftParams& stft, do
 }
 
 void HolesAnalyzer::consume(const dsp::SpectrumFrame& frame) {
+  const double previous_ms = prev_ms_;
+  prev_ms_ = frame.mean_square;  // silent frames too: a note after silence is a transient
   if (frame.mean_square < activity_ms_) {
     run_ = 0;
     have_prev_on_ = false;
-    prev_ms_ = -1.0;
     return;
   }
   ++active_;
@@ -102,8 +103,7 @@ void HolesAnalyzer::consume(const dsp::SpectrumFrame& frame) {
     rel_sum_[b] += db;
     rel_sq_[b] += db * db;
   }
-  const bool transient = prev_ms_ > 0.0 && frame.mean_square >= rise_ratio_ * prev_ms_;
-  prev_ms_ = frame.mean_square;
+  const bool transient = previous_ms >= 0.0 && frame.mean_square >= rise_ratio_ * previous_ms;
   for (std::size_t b = 0; b < bands_; ++b) all_pow_[b] += row[b] * inv_level;
   if (transient) {
     ++transients_;

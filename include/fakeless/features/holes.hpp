@@ -30,8 +30,8 @@
 //  - Flicker: on/off changes of a band between consecutive active frames, per pair.
 //  - Relative level: 10 log10(P_b / L(t)), in dB (one logarithm per band per frame);
 //    its standard deviation over time says how the energy just below the cutoff behaves.
-//  - Transient frame: frame power at least transient_rise_db above the previous active
-//    frame's. Band powers relative to L(t) are summed separately for those frames.
+//  - Transient frame: an active frame whose power is at least transient_rise_db above the
+//    previous frame's (active or not: an onset after silence counts). Band powers relative to L(t) are summed separately for those frames.
 //
 // Regions, for a reference frequency F (the cutoff, else the bandwidth, else Nyquist):
 //    low   = [2 kHz, F/2)          bulk of the spectrum, where codecs leave holes too
