@@ -12,15 +12,18 @@ constexpr int kN = 2048;
 constexpr int kFrames = 60;
 
 // Runs the analyzer alone on a mono signal (16-bit rounding floor, non-overlapping frames).
-HolesFeatures holes_of(const std::vector<float>& x, std::optional<double> reference_hz, int* bins_per_band = nullptr) {
+HolesFeatures holes_of(const std::vector<float>& x, std::optional<double> reference_hz, int* bins_per_band = nullptr,
+                       fakeless::features::HolesParams params = {}, bool round16 = true) {
   fakeless::dsp::FftCache ffts;
   const auto p = fakeless::dsp::StftParams::for_rate(kRate);
   fakeless::dsp::Stft stft(p, kRate, ffts);
   const double floor = std::pow(10.0, fakeless::features::quantisation_floor_db(16, p.fft_size) / 10.0);
-  HolesAnalyzer h(kRate, p, floor);
+  HolesAnalyzer h(kRate, p, floor, params);
   if (bins_per_band != nullptr) *bins_per_band = h.bins_per_band();
   std::vector<float> q(x.size());  // rounded to 16 bits: the floor real files have
-  for (std::size_t i = 0; i < x.size(); ++i) q[i] = static_cast<float>(std::round(x[i] * 32768.0) / 32768.0);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    q[i] = round16 ? static_cast<float>(std::round(x[i] * 32768.0) / 32768.0) : x[i];
+  }
   stft.push(q, h);
   return h.finish(reference_hz);
 }
@@ -110,6 +113,35 @@ TEST_CASE("upper bands switched on and off frame by frame flicker; steady ones d
   auto steady = [&](int, int k) { return k < k20 ? kAmp : 0.0; };
   const auto g = holes_of(testsig::synth_frames(kN, kFrames, steady), 16000.0);
   CHECK(*g.flicker_above == 0.0);
+}
+
+TEST_CASE("a band hovering at the on/off threshold does not flicker (hysteresis)", "[holes]") {
+  // Unrounded floats, so the levels are exactly what is synthesised: content to 16 kHz;
+  // 16-20 kHz alternating between 6 and 14 dB above the 16-bit floor, i.e. 4 dB either
+  // side of the on threshold (floor + floor_margin_db = 10 dB).
+  const double floor = std::pow(10.0, fakeless::features::quantisation_floor_db(16, kN) / 10.0);
+  // A bin-centred cosine of amplitude a reads 1.5 a^2 per bin on average once its Hann
+  // neighbours leak in (1 + 1/4 + 1/4).
+  auto amp_at = [&](double db_above_floor) { return std::sqrt(floor * std::pow(10.0, db_above_floor / 10) / 1.5); };
+  const int k16 = static_cast<int>(16000.0 * kN / kRate);
+  const int k20 = static_cast<int>(20000.0 * kN / kRate);
+  // The content below is quiet (-60 dB per bin) so that the floor, not the frame level,
+  // sets the threshold.
+  auto hover = [&](int t, int k) {
+    if (k < k16) return 0.001;
+    if (k < k20) return amp_at(t % 2 == 0 ? 14.0 : 6.0);
+    return 0.0;
+  };
+  const auto x = testsig::synth_frames(kN, kFrames, hover);
+  fakeless::features::HolesParams no_hysteresis;
+  no_hysteresis.hysteresis_db = 0;
+  const auto plain = holes_of(x, 16000.0, nullptr, no_hysteresis, false);
+  const auto held = holes_of(x, 16000.0, nullptr, {}, false);
+  const int hovering = bands_in(16300.0, 20000.0);
+  const int all_above = bands_in(16300.0, kRate / 2.0 - 300.0);
+  REQUIRE(plain.flicker_above.has_value());
+  CHECK(*plain.flicker_above > 0.9 * hovering / all_above);  // flips at every frame pair
+  CHECK(*held.flicker_above < 2.0 / (kFrames - 1));         // at most one change per band
 }
 
 TEST_CASE("energy just below the cutoff: its spread over time", "[holes]") {

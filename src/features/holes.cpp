@@ -23,6 +23,7 @@ void HolesParams::validate() const {
   require(hole_side_hz >= 40 && hole_side_hz <= 4000, "hole_side_hz", hole_side_hz);
   require(floor_margin_db >= 0 && floor_margin_db <= 40, "floor_margin_db", floor_margin_db);
   require(band_off_db >= 20 && band_off_db <= 120, "band_off_db", band_off_db);
+  require(hysteresis_db >= 0 && hysteresis_db <= 40, "hysteresis_db", hysteresis_db);
   require(transient_rise_db >= 1 && transient_rise_db <= 40, "transient_rise_db", transient_rise_db);
   require(low_region_hz >= 0 && low_region_hz <= 20000, "low_region_hz", low_region_hz);
 }
@@ -45,6 +46,7 @@ HolesAnalyzer::HolesAnalyzer(int sample_rate_hz, const dsp::StftParams& stft, do
   off_ratio_ = db_ratio(-params_.band_off_db);
   hole_ratio_ = db_ratio(-params_.hole_depth_db);
   rise_ratio_ = db_ratio(params_.transient_rise_db);
+  hysteresis_ratio_ = db_ratio(params_.hysteresis_db);
   rows_.assign(3 * bands_, 0.0F);
   prev_on_.assign(bands_, 0);
   rel_db_.assign(bands_, 0.0F);
@@ -88,7 +90,11 @@ void HolesAnalyzer::consume(const dsp::SpectrumFrame& frame) {
   const float rel_floor = on_floor_ * inv_level;
 
   for (std::size_t b = 0; b < bands_; ++b) {
-    const std::uint8_t on = row[b] > on_threshold ? 1 : 0;
+    // Hysteresis: an off band must rise hysteresis_db above the threshold to turn on, so
+    // a band hovering at the threshold (noise) does not flicker; a codec's switching,
+    // from content to nothing, does.
+    const float threshold = have_prev_on_ && prev_on_[b] == 0 ? on_threshold * hysteresis_ratio_ : on_threshold;
+    const std::uint8_t on = row[b] > threshold ? 1 : 0;
     on_[b] += on;
     if (have_prev_on_) transitions_[b] += on != prev_on_[b] ? 1 : 0;
     prev_on_[b] = on;

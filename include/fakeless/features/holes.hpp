@@ -15,7 +15,10 @@
 //  - Floor: the per-bin power of rounding noise of the container's depth (at most 16 bits:
 //    decoded lossy audio is usually 16-bit) passed to the constructor. A band is *on* in a
 //    frame when P_b > max(floor * 10^(floor_margin_db/10), L(t) * 10^(-band_off_db/10)):
-//    above the noise and within band_off_db of the frame's level.
+//    above the noise and within band_off_db of the frame's level; a band that was off in
+//    the previous active frame must exceed that threshold by hysteresis_db to turn on
+//    (noise hovering at the threshold does not flicker; a codec switching a band between
+//    content and nothing does).
 //  - Hole (a time-frequency pit): band b of frame t is at least hole_depth_db below the
 //    loudest band within hole_side_hz on *each* side (b-w..b-1 and b+1..b+w) and at least
 //    hole_depth_db / 2 below its own level in the previous or the next frame (so holes up
@@ -55,6 +58,7 @@ struct HolesParams {
   double hole_side_hz = 700.0;           // [40, 4000] Hz, reach of a hole's neighbours (>= 1 band)
   double floor_margin_db = 10.0;         // [0, 40] dB, above the rounding floor
   double band_off_db = 60.0;             // [20, 120] dB, below the frame level = off
+  double hysteresis_db = 10.0;           // [0, 40] dB, an off band turns on this far above
   double transient_rise_db = 6.0;        // [1, 40] dB, frame-to-frame rise of a transient
   double low_region_hz = 2000.0;         // [0, 20000] Hz, lower end of the low region
 
@@ -105,6 +109,7 @@ class HolesAnalyzer final : public dsp::FrameConsumer {
   float off_ratio_;      // 10^(-band_off_db/10)
   float hole_ratio_;     // 10^(-hole_depth_db/10)
   float rise_ratio_;
+  float hysteresis_ratio_;
 
   // three most recent frames' band powers (ring), and whether each was active
   std::vector<float> rows_;  // 3 * bands_
