@@ -32,6 +32,10 @@ BitDepthAnalyzer::BitDepthAnalyzer(int sample_rate_hz, int container_bits, BitDe
   for (auto& d : grid_depths_) {
     if (d >= container) d = 0;  // a grid at or above the container's depth says nothing
   }
+  if (grid_depths_[0] != 0) {
+    residue_lanes_.assign(2 * kResidueBins, 0);
+    residue_hist_.assign(kResidueBins, 0);
+  }
   block_frames_ = static_cast<std::size_t>(
       std::max(1L, std::lround(params_.block_ms * 1e-3 * static_cast<double>(std::max(sample_rate_hz, 1)))));
   min_swing_ = 64 * (std::int32_t{1} << (32 - container));
@@ -58,32 +62,38 @@ void BitDepthAnalyzer::consume_ints(const io::AudioBlock& block) {
   }
   const std::int32_t* v = block.ints.data();
   const std::size_t n = block.frames * ch;
-  // Grid residues: a histogram of each sample's residue's top 8 bits (bin 256 collects
-  // the samples too close to zero); the trigonometry is done once, in finish(). Integer
-  // increments only, spread over 4 interleaved copies so that consecutive samples on the
-  // same bin (padded data) do not wait for each other's stores.
-  if (grid_depths_[0] != 0 || grid_depths_[1] != 0) {
-    const int d0 = grid_depths_[0] != 0 ? grid_depths_[0] : grid_depths_[1];
-    const int d1 = grid_depths_[1] != 0 ? grid_depths_[1] : grid_depths_[0];
-    const int s0 = 32 - d0 - 8;
-    const int s1 = 32 - d1 - 8;
-    const auto min0 = static_cast<std::uint32_t>(4U << (32 - d0));
-    const auto min1 = static_cast<std::uint32_t>(4U << (32 - d1));
-    auto& h = scratch_hist_;
-    for (auto& row : h) row.fill(0);
-    for (std::size_t i = 0; i < n; ++i) {
-      const auto ux = static_cast<std::uint32_t>(v[i]);
-      const std::uint32_t ax = v[i] < 0 ? 0U - ux : ux;
-      const std::size_t lane = (i & 3U) * 2;
-      ++h[lane][ax >= min0 ? (ux >> s0) & 0xFFU : 256U];
-      ++h[lane + 1][ax >= min1 ? (ux >> s1) & 0xFFU : 256U];
+  // Grid residues: one histogram of bits 15..4 of the left-justified samples (the residue
+  // of the 16-bit grid holds bits 15..0, that of the 20-bit grid bits 11..0, so both
+  // histograms of top-8-bit residues follow from it), bin 4096 for samples too close to
+  // zero. Integer increments only, alternating between two copies so that consecutive
+  // samples on the same bin (padded data) do not wait for each other's stores; the
+  // trigonometry is done once, in finish().
+  if (grid_depths_[0] != 0) {
+    constexpr std::uint32_t kMinAbs = 4U << 16;  // 4 steps of the 16-bit grid
+    std::uint32_t* h0 = residue_lanes_.data();
+    std::uint32_t* h1 = h0 + kResidueBins;
+    std::size_t i = 0;
+    for (; i + 1 < n; i += 2) {
+      const auto u0 = static_cast<std::uint32_t>(v[i]);
+      const auto u1 = static_cast<std::uint32_t>(v[i + 1]);
+      const std::uint32_t a0 = v[i] < 0 ? 0U - u0 : u0;
+      const std::uint32_t a1 = v[i + 1] < 0 ? 0U - u1 : u1;
+      ++h0[a0 >= kMinAbs ? (u0 >> 4) & 0xFFFU : 4096U];
+      ++h1[a1 >= kMinAbs ? (u1 >> 4) & 0xFFFU : 4096U];
     }
-    for (std::size_t g = 0; g < 2; ++g) {
-      if (grid_depths_[g] == 0) continue;
-      const std::size_t col = grid_depths_[0] != 0 ? g : 0;  // d0 feeds the odd one out
-      for (std::size_t k = 0; k < 257; ++k) {
-        residue_hist_[g][k] += h[col][k] + h[col + 2][k] + h[col + 4][k] + h[col + 6][k];
+    if (i < n) {
+      const auto u0 = static_cast<std::uint32_t>(v[i]);
+      const std::uint32_t a0 = v[i] < 0 ? 0U - u0 : u0;
+      ++h0[a0 >= kMinAbs ? (u0 >> 4) & 0xFFFU : 4096U];
+    }
+    lane_samples_ += n;
+    if (lane_samples_ > (std::uint64_t{1} << 31)) {  // before a uint32 bin could overflow
+      for (std::size_t k = 0; k < kResidueBins; ++k) {
+        residue_hist_[k] += static_cast<std::int64_t>(h0[k]) + h1[k];
+        h0[k] = 0;
+        h1[k] = 0;
       }
+      lane_samples_ = 0;
     }
   }
   // Low bits per block and channel, a block segment at a time.
@@ -186,15 +196,21 @@ BitDepthFeatures BitDepthAnalyzer::finish() const {
     for (std::size_t g = 0; g < grid_depths_.size(); ++g) {
       const int d = grid_depths_[g];
       if (d == 0) continue;
+      // Top 8 bits of the residue: bits 15..8 (d = 16) or 11..4 (d = 20) of the samples.
+      std::array<std::int64_t, 256> hist{};
+      for (std::size_t k = 0; k < 4096; ++k) {
+        const std::int64_t c = residue_hist_[k] + residue_lanes_[k] + residue_lanes_[kResidueBins + k];
+        hist[d == 16 ? k >> 4 : k & 0xFFU] += c;
+      }
       double cs = 0.0;
       double sn = 0.0;
       std::int64_t count = 0;
       for (std::size_t k = 0; k < 256; ++k) {
-        const auto c = static_cast<double>(residue_hist_[g][k]);
+        const auto c = static_cast<double>(hist[k]);
         const double phase = 2.0 * std::numbers::pi * (static_cast<double>(k) + 0.5) / 256.0;
         cs += c * std::cos(phase);
         sn += c * std::sin(phase);
-        count += residue_hist_[g][k];
+        count += hist[k];
       }
       if (count == 0) continue;
       const double n = static_cast<double>(count);

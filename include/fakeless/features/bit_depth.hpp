@@ -13,11 +13,12 @@
 //  - Grid concentration at depth d (d in {16, 20}, in containers deeper than 16 bits; not
 //    computed for 16-bit and shallower containers, see bit_depth.cpp): the mean resultant length |mean exp(2 pi i r / 2^(32-d))| of the
 //    residues r = v mod 2^(32-d) of the left-justified samples v, over samples at least 4
-//    grid steps from zero (digital silence would sit on every grid). ~0 for samples that
+//    steps of the 16-bit grid from zero (digital silence would sit on every grid). ~0 for samples that
 //    use the low bits (uniform residues: variance 1/n), ~1 for a d-bit grid plus a little
-//    dither (+-1 LSB TPDF at 24 bits: 0.9995), exactly 1 for plain padding. Streamed as a
-//    256-bin histogram of the residue's top 8 bits (bin centres as phases): no
-//    trigonometry, and no floating point, per sample.
+//    dither (+-1 LSB TPDF at 24 bits: 0.9995), exactly 1 for plain padding. Streamed as one
+//    histogram of bits 15..4 of the samples, from which both grids' histograms of the
+//    residue's top 8 bits follow (bin centres as phases): one integer increment, and no
+//    trigonometry or floating point, per sample.
 //  - grid_bits: the smallest d whose concentration is at least grid_min_concentration
 //    (default 0.5); original_bits_estimate = min(effective_bits, grid_bits).
 //  - Blocks of block_ms (lossyWAV-style processors zero a varying number of low bits per
@@ -82,8 +83,10 @@ class BitDepthAnalyzer {
 
   // grid concentration
   std::array<int, 2> grid_depths_{};
-  std::array<std::array<std::int64_t, 257>, 2> residue_hist_{};  // [256]: too close to zero
-  std::array<std::array<std::uint32_t, 257>, 8> scratch_hist_{};   // per read: 4 lanes x 2 depths
+  static constexpr std::size_t kResidueBins = 4097;  // bits 15..4 of a sample; [4096]: near zero
+  std::vector<std::uint32_t> residue_lanes_;  // 2 lanes, flushed before they could overflow
+  std::vector<std::int64_t> residue_hist_;
+  std::uint64_t lane_samples_ = 0;
   // per-block low bits
   std::size_t block_frames_ = 512;
   std::size_t block_fill_ = 0;
