@@ -20,7 +20,10 @@
 //    residue's top 8 bits follow (bin centres as phases): one integer increment, and no
 //    trigonometry or floating point, per sample.
 //  - grid_bits: the smallest d whose concentration is at least grid_min_concentration
-//    (default 0.5); original_bits_estimate = min(effective_bits, grid_bits).
+//    (default 0.9: +-1 LSB TPDF at 24 bits on a 16-bit grid gives 0.9995, +-1 LSB of 20
+//    bits 0.98; interpolators fed 16-bit data, e.g. sox's cubic `rate -q`, leave partial
+//    structure around 0.25-0.5, which is not a grid plus dither);
+//    original_bits_estimate = min(effective_bits, grid_bits).
 //  - Blocks of block_ms (lossyWAV-style processors zero a varying number of low bits per
 //    codec block, ~512 samples at 44.1 kHz): per channel and block, the trailing zeros of
 //    the OR of the block's samples, for blocks that swing at least 64 container LSBs
@@ -40,7 +43,7 @@ namespace fakeless::features {
 
 struct BitDepthParams {
   double block_ms = 11.6;                // [1, 1000] ms; 512 samples at 44.1 kHz
-  double grid_min_concentration = 0.5;   // [0.05, 1]
+  double grid_min_concentration = 0.9;   // [0.05, 1]
 
   void validate() const;  // throws std::invalid_argument naming the value
 };
