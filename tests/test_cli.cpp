@@ -237,3 +237,27 @@ TEST_CASE("the progress line counts files, shows the total once discovery ends, 
   CHECK(fakeless::cli::format_duration(3725) == "1:02:05");
   CHECK(fakeless::cli::format_duration(65) == "1:05");
 }
+
+TEST_CASE("features --without leaves a group's fields null, and the same fields are always there", "[cli]") {
+  TempDir d;
+  clip(d / "lossy.flac", 15000);
+  const auto all = lines(cli({"features", d / "lossy.flac"}).out);
+  const auto some = lines(cli({"features", "--without", "holes,bits", d / "lossy.flac"}).out);
+  REQUIRE(all.size() == 1);
+  REQUIRE(some.size() == 1);
+  const auto& a = all[0]["features"];
+  const auto& s = some[0]["features"];
+  CHECK(a.size() == s.size());
+  CHECK(a["hole_rate_high"].is_number());
+  CHECK(s["hole_rate_high"].is_null());
+  CHECK(a["zeroed_block_fraction"].is_number());
+  CHECK(s["zeroed_block_fraction"].is_null());
+  CHECK(s["effective_bits"] == a["effective_bits"]);  // the exact count is not optional
+  CHECK(s["cutoff_hz"] == a["cutoff_hz"]);
+  CHECK(s["cutoff_slope_db_per_khz"] == a["cutoff_slope_db_per_khz"]);
+
+  const auto bad = cli({"features", "--without", "holes,nonsense", d / "lossy.flac"});
+  CHECK(bad.status == 2);
+  CHECK_THAT(bad.err, Catch::Contains("nonsense"));
+  CHECK(bad.out.empty());
+}

@@ -176,3 +176,40 @@ TEST_CASE("a codec's wall under a resampler's edge: lossy and upsampled", "[cuto
   CHECK(u.decision.verdict == "upsampled");
   CHECK(u.decision.flags == std::vector<std::string>{"upsampled"});
 }
+
+TEST_CASE("transition shape: a codec's brick wall is steep, an analog roll-off is not", "[cutoff]") {
+  const int rate = 44100;
+  const auto x = testsig::pink(samples(rate));
+  const auto wall = features_of(brickwall(x, rate, 16000), rate);
+  REQUIRE(wall.cutoff.cutoff_slope_db_per_khz.has_value());
+  CHECK(*wall.cutoff.cutoff_slope_db_per_khz > 60.0);
+  CHECK(*wall.cutoff.cutoff_transition_hz < 600.0);
+  // A stable wall: the per-frame walls sit within a band or two of each other.
+  REQUIRE(wall.cutoff.cutoff_track_iqr_hz.has_value());
+  CHECK(*wall.cutoff.cutoff_track_iqr_hz <= 200.0);
+  CHECK(*wall.cutoff.cutoff_track_median_hz == Approx(16000).margin(300));
+
+  // A roll-off of 20 dB/kHz built in the STFT domain (flat to 13 kHz, then falling 80 dB
+  // to 17 kHz, nothing above): found as a cutoff, and its slope is measured as such.
+  const double per_bin_hz = static_cast<double>(rate) / 2048;
+  auto ramp = [&](int, int k) {
+    const double hz = k * per_bin_hz;
+    return hz >= 17000 ? 0.0 : 0.02 * std::pow(10.0, -20.0 * std::max(0.0, hz - 13000) / 1000 / 20);
+  };
+  const auto soft = features_of(testsig::synth_frames(2048, 80, ramp), rate);
+  REQUIRE(soft.cutoff.cutoff_slope_db_per_khz.has_value());
+  CHECK(*soft.cutoff.cutoff_slope_db_per_khz == Approx(20.0).margin(5.0));
+  CHECK(*soft.cutoff.cutoff_transition_hz > 600.0);  // the wall: ~130 Hz
+}
+
+TEST_CASE("a cutoff that moves during the file widens the track", "[cutoff]") {
+  const int rate = 44100;
+  const auto x = testsig::pink(samples(rate));
+  auto y = brickwall(x, rate, 14000);
+  const auto z = brickwall(x, rate, 18000);
+  std::copy(z.begin() + static_cast<std::ptrdiff_t>(z.size() / 2), z.end(),
+            y.begin() + static_cast<std::ptrdiff_t>(y.size() / 2));
+  const auto f = features_of(y, rate);
+  REQUIRE(f.cutoff.cutoff_track_iqr_hz.has_value());
+  CHECK(*f.cutoff.cutoff_track_iqr_hz == Approx(4000).margin(400));
+}

@@ -59,7 +59,7 @@ TEST_CASE("a notch in busy content is a hole; shallow dips, quiet frames and low
     std::vector<float> q(kBins, 1e-6F);
     for (std::size_t k = 20; k < 32; ++k) q[k] = 1e-10F;  // 430-690 Hz
     CHECK(count(masker.mask(frame_of(q))) == 0);
-    features::HolesParams low;
+    features::HoleMaskParams low;
     low.min_hz = 0;
     features::HoleMasker everywhere(kBins, kBinHz, low);
     CHECK(count(everywhere.mask(frame_of(q))) == 12);
@@ -89,8 +89,8 @@ TEST_CASE("noise-like spectra give almost no holes", "[holes]") {
   CHECK(static_cast<double>(holes) / (frames * kBins) < 1e-3);
 }
 
-TEST_CASE("holes parameters are validated", "[holes]") {
-  features::HolesParams p;
+TEST_CASE("hole mask parameters are validated", "[holes]") {
+  features::HoleMaskParams p;
   p.depth_db = 1;
   CHECK_THROWS_WITH(p.validate(), Catch::Contains("depth_db"));
   p = {};

@@ -13,6 +13,8 @@
 #include "fakeless/dsp/stft.hpp"
 #include "fakeless/features/bit_depth.hpp"
 #include "fakeless/features/cutoff.hpp"
+#include "fakeless/features/holes.hpp"
+#include "fakeless/features/stereo.hpp"
 #include "fakeless/io/audio_source.hpp"
 
 namespace fakeless {
@@ -39,6 +41,17 @@ struct Segment {
 // The segments quick mode reads in a file of total_frames; empty: read the whole file.
 std::vector<Segment> quick_segments(std::int64_t total_frames, int sample_rate_hz, const QuickParams& params);
 
+// Feature groups that can be switched off (to measure their cost, or to run lighter);
+// a group that is off leaves its fields null.
+struct FeatureGroups {
+  bool holes = true;      // spectral holes, band rupture, sub-cutoff behaviour, transients
+  bool stereo = true;     // mid/side: a second (subsampled) spectrum of the side channel
+  bool bit_stats = true;  // grid concentration and per-block low bits of integer samples
+
+  // "holes,stereo,bits" -> those groups off; throws std::invalid_argument on an unknown name.
+  static FeatureGroups without(const std::string& comma_separated);
+};
+
 struct AnalysisOptions {
   std::size_t block_frames = 8192;          // frames decoded per read
   double timeout_s = 0.0;                   // per-file time budget; 0: none
@@ -46,6 +59,10 @@ struct AnalysisOptions {
   features::CutoffParams cutoff;
   bool quick = false;                       // analyse seeked segments only (QuickParams)
   QuickParams quick_params;
+  features::HolesParams holes;
+  features::StereoParams stereo;
+  features::BitDepthParams bit_depth;
+  FeatureGroups groups;
 };
 
 struct FileFeatures {
@@ -55,6 +72,8 @@ struct FileFeatures {
   dsp::StftParams stft;
   features::CutoffFeatures cutoff;
   features::BitDepthFeatures bit_depth;
+  features::HolesFeatures holes;
+  features::StereoFeatures stereo;
 
   // The file's duration: decoded, or from the header when quick mode read segments only.
   [[nodiscard]] double duration_s() const {

@@ -270,7 +270,18 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
   auto* feat_cmd = app.add_subcommand("features", "Print every feature of each file as one JSON line (for training)");
   std::vector<std::string> feat_paths;
   LogOptions feat_log;
+  std::string feat_without;
   feat_cmd->add_option("files", feat_paths, "Audio files")->required()->type_name("FILE...");
+  feat_cmd->add_option("--without", feat_without,
+                       "Feature groups to leave out (their fields are null): holes,stereo,bits")
+      ->check([](const std::string& v) {
+        try {
+          (void)FeatureGroups::without(v);
+          return std::string();
+        } catch (const std::invalid_argument& e) {
+          return std::string(e.what());
+        }
+      });
   add_log_options(*feat_cmd, feat_log);
 
   // spectrogram
@@ -476,7 +487,8 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
   if (*feat_cmd) {
     auto log = make_logger(err, feat_log);
     dsp::FftCache ffts;
-    const AnalysisOptions options;
+    AnalysisOptions options;
+    options.groups = FeatureGroups::without(feat_without);
     int status = 0;
     for (const auto& p : feat_paths) {
       if (env.stop != nullptr && env.stop->load()) return kExitUsage | status;

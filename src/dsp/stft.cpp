@@ -21,8 +21,9 @@ void StftParams::validate() const {
   if (fft_size < 16 || fft_size > (1 << 20) || (fft_size & (fft_size - 1)) != 0) {
     throw std::invalid_argument("fft_size must be a power of two in [16, 2^20], got " + std::to_string(fft_size));
   }
-  if (hop < 1 || hop > fft_size) {
-    throw std::invalid_argument("hop must be in [1, fft_size], got " + std::to_string(hop));
+  if (hop < 1 || hop > kMaxHopFrames * fft_size) {
+    throw std::invalid_argument("hop must be in [1, " + std::to_string(kMaxHopFrames) + " * fft_size], got " +
+                                std::to_string(hop));
   }
 }
 
@@ -60,6 +61,12 @@ void Stft::push(std::span<const float> mono, FrameConsumer& sink) {
   const auto hop = static_cast<std::size_t>(params_.hop);
   std::size_t pos = 0;
   while (pos < mono.size()) {
+    if (skip_ > 0) {  // hop > N: the gap between two frames is never analysed
+      const std::size_t gap = std::min(skip_, mono.size() - pos);
+      skip_ -= gap;
+      pos += gap;
+      continue;
+    }
     const std::size_t take = std::min(n - filled_, mono.size() - pos);
     std::copy_n(mono.begin() + static_cast<std::ptrdiff_t>(pos), take,
                 pending_.begin() + static_cast<std::ptrdiff_t>(filled_));
@@ -67,8 +74,13 @@ void Stft::push(std::span<const float> mono, FrameConsumer& sink) {
     pos += take;
     if (filled_ == n) {
       emit(sink);
-      std::copy(pending_.begin() + static_cast<std::ptrdiff_t>(hop), pending_.end(), pending_.begin());
-      filled_ = n - hop;
+      if (hop < n) {
+        std::copy(pending_.begin() + static_cast<std::ptrdiff_t>(hop), pending_.end(), pending_.begin());
+        filled_ = n - hop;
+      } else {
+        filled_ = 0;
+        skip_ = hop - n;
+      }
     }
   }
 }

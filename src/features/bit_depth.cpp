@@ -2,14 +2,151 @@
 
 #include <algorithm>
 #include <bit>
+#include <limits>
 #include <cmath>
+#include <numbers>
+#include <stdexcept>
+#include <string>
 
 namespace fakeless::features {
+
+void BitDepthParams::validate() const {
+  if (!(block_ms >= 1 && block_ms <= 1000)) {
+    throw std::invalid_argument("bit-depth parameter block_ms out of range: " + std::to_string(block_ms));
+  }
+  if (!(grid_min_concentration >= 0.05 && grid_min_concentration <= 1)) {
+    throw std::invalid_argument("bit-depth parameter grid_min_concentration out of range: " +
+                                std::to_string(grid_min_concentration));
+  }
+}
+
+BitDepthAnalyzer::BitDepthAnalyzer(int sample_rate_hz, int container_bits, BitDepthParams params,
+                                   bool sample_statistics)
+    : params_(params), stats_(sample_statistics) {
+  params_.validate();
+  const int container = container_bits > 0 ? std::min(container_bits, 32) : 32;
+  // Grids are tested in containers deeper than 16 bits only: 16-bit files are the common
+  // case (CD rips), an 8-bit source in them is caught exactly by effective_bits unless
+  // dithered, and dithered 8-bit sources are rare enough not to cost every file a pass.
+  grid_depths_ = container > 16 ? std::array<int, 2>{16, 20} : std::array<int, 2>{0, 0};
+  for (auto& d : grid_depths_) {
+    if (d >= container) d = 0;  // a grid at or above the container's depth says nothing
+  }
+  if (grid_depths_[0] != 0) {
+    residue_lanes_.assign(2 * kResidueBins, 0);
+    residue_hist_.assign(kResidueBins, 0);
+  }
+  block_frames_ = static_cast<std::size_t>(
+      std::max(1L, std::lround(params_.block_ms * 1e-3 * static_cast<double>(std::max(sample_rate_hz, 1)))));
+  min_swing_ = 64 * (std::int32_t{1} << (32 - container));
+}
+
+void BitDepthAnalyzer::close_block() {
+  for (std::size_t c = 0; c < block_or_.size(); ++c) {
+    const std::int64_t swing = static_cast<std::int64_t>(block_max_[c]) - block_min_[c];
+    if (swing >= min_swing_) ++block_tz_hist_[static_cast<std::size_t>(std::countr_zero(block_or_[c]))];
+    block_or_[c] = 0;
+    block_min_[c] = std::numeric_limits<std::int32_t>::max();
+    block_max_[c] = std::numeric_limits<std::int32_t>::min();
+  }
+  block_fill_ = 0;
+}
+
+void BitDepthAnalyzer::consume_ints(const io::AudioBlock& block) {
+  const auto ch = static_cast<std::size_t>(std::max(block.channels, 1));
+  if (block_or_.size() != ch) {
+    block_or_.assign(ch, 0);
+    block_min_.assign(ch, std::numeric_limits<std::int32_t>::max());
+    block_max_.assign(ch, std::numeric_limits<std::int32_t>::min());
+    block_fill_ = 0;
+  }
+  const std::int32_t* v = block.ints.data();
+  const std::size_t n = block.frames * ch;
+  // Grid residues: one histogram of bits 15..4 of the left-justified samples (the residue
+  // of the 16-bit grid holds bits 15..0, that of the 20-bit grid bits 11..0, so both
+  // histograms of top-8-bit residues follow from it), bin 4096 for samples too close to
+  // zero. Integer increments only, alternating between two copies so that consecutive
+  // samples on the same bin (padded data) do not wait for each other's stores; the
+  // trigonometry is done once, in finish().
+  if (grid_depths_[0] != 0) {
+    constexpr std::uint32_t kMinAbs = 4U << 16;  // 4 steps of the 16-bit grid
+    std::uint32_t* h0 = residue_lanes_.data();
+    std::uint32_t* h1 = h0 + kResidueBins;
+    std::size_t i = 0;
+    for (; i + 1 < n; i += 2) {
+      const auto u0 = static_cast<std::uint32_t>(v[i]);
+      const auto u1 = static_cast<std::uint32_t>(v[i + 1]);
+      const std::uint32_t a0 = v[i] < 0 ? 0U - u0 : u0;
+      const std::uint32_t a1 = v[i + 1] < 0 ? 0U - u1 : u1;
+      ++h0[a0 >= kMinAbs ? (u0 >> 4) & 0xFFFU : 4096U];
+      ++h1[a1 >= kMinAbs ? (u1 >> 4) & 0xFFFU : 4096U];
+    }
+    if (i < n) {
+      const auto u0 = static_cast<std::uint32_t>(v[i]);
+      const std::uint32_t a0 = v[i] < 0 ? 0U - u0 : u0;
+      ++h0[a0 >= kMinAbs ? (u0 >> 4) & 0xFFFU : 4096U];
+    }
+    lane_samples_ += n;
+    if (lane_samples_ > (std::uint64_t{1} << 31)) {  // before a uint32 bin could overflow
+      for (std::size_t k = 0; k < kResidueBins; ++k) {
+        residue_hist_[k] += static_cast<std::int64_t>(h0[k]) + h1[k];
+        h0[k] = 0;
+        h1[k] = 0;
+      }
+      lane_samples_ = 0;
+    }
+  }
+  // Low bits per block and channel, a block segment at a time.
+  std::size_t i = 0;
+  while (i < block.frames) {
+    const std::size_t seg = std::min(block.frames - i, block_frames_ - block_fill_);
+    const std::int32_t* p = v + i * ch;
+    if (ch == 2) {
+      std::uint32_t o0 = 0, o1 = 0;
+      std::int32_t lo0 = block_min_[0], lo1 = block_min_[1], hi0 = block_max_[0], hi1 = block_max_[1];
+      for (std::size_t j = 0; j < seg; ++j) {
+        const std::int32_t a = p[2 * j];
+        const std::int32_t b = p[2 * j + 1];
+        o0 |= static_cast<std::uint32_t>(a);
+        o1 |= static_cast<std::uint32_t>(b);
+        lo0 = std::min(lo0, a);
+        hi0 = std::max(hi0, a);
+        lo1 = std::min(lo1, b);
+        hi1 = std::max(hi1, b);
+      }
+      block_or_[0] |= o0;
+      block_or_[1] |= o1;
+      block_min_[0] = lo0;
+      block_min_[1] = lo1;
+      block_max_[0] = hi0;
+      block_max_[1] = hi1;
+    } else {
+      for (std::size_t c = 0; c < ch; ++c) {
+        std::uint32_t o = 0;
+        std::int32_t lo = block_min_[c];
+        std::int32_t hi = block_max_[c];
+        for (std::size_t j = 0; j < seg; ++j) {
+          const std::int32_t a = p[j * ch + c];
+          o |= static_cast<std::uint32_t>(a);
+          lo = std::min(lo, a);
+          hi = std::max(hi, a);
+        }
+        block_or_[c] |= o;
+        block_min_[c] = lo;
+        block_max_[c] = hi;
+      }
+    }
+    i += seg;
+    block_fill_ += seg;
+    if (block_fill_ == block_frames_) close_block();
+  }
+}
 
 void BitDepthAnalyzer::consume(const io::AudioBlock& block) {
   const std::size_t n = block.frames * static_cast<std::size_t>(block.channels);
   if (!block.ints.empty()) {
     saw_ints_ = true;
+    if (stats_) consume_ints(block);
     std::uint32_t acc = 0;
     std::int32_t mx = 0;
     std::int32_t mn = 0;
@@ -55,6 +192,63 @@ BitDepthFeatures BitDepthAnalyzer::finish() const {
   f.nonfinite_samples = nonfinite_;
   if (saw_ints_) {
     if (int_or_ != 0) f.effective_bits = 32 - std::countr_zero(int_or_);
+    if (!stats_) return f;
+    for (std::size_t g = 0; g < grid_depths_.size(); ++g) {
+      const int d = grid_depths_[g];
+      if (d == 0) continue;
+      // Top 8 bits of the residue: bits 15..8 (d = 16) or 11..4 (d = 20) of the samples.
+      std::array<std::int64_t, 256> hist{};
+      for (std::size_t k = 0; k < 4096; ++k) {
+        const std::int64_t c = residue_hist_[k] + residue_lanes_[k] + residue_lanes_[kResidueBins + k];
+        hist[d == 16 ? k >> 4 : k & 0xFFU] += c;
+      }
+      double cs = 0.0;
+      double sn = 0.0;
+      std::int64_t count = 0;
+      for (std::size_t k = 0; k < 256; ++k) {
+        const auto c = static_cast<double>(hist[k]);
+        const double phase = 2.0 * std::numbers::pi * (static_cast<double>(k) + 0.5) / 256.0;
+        cs += c * std::cos(phase);
+        sn += c * std::sin(phase);
+        count += hist[k];
+      }
+      if (count == 0) continue;
+      const double n = static_cast<double>(count);
+      const double r = std::hypot(cs / n, sn / n);
+      (d == 16 ? f.grid16_concentration : f.grid20_concentration) = r;
+      if (!f.grid_bits && r >= params_.grid_min_concentration) f.grid_bits = d;
+    }
+    if (f.effective_bits) {
+      f.original_bits_estimate = f.grid_bits ? std::min(*f.effective_bits, *f.grid_bits) : *f.effective_bits;
+      const int file_tz = std::countr_zero(int_or_);
+      std::int64_t total = 0;
+      std::int64_t zeroed = 0;
+      double extra = 0.0;
+      for (std::size_t tz = 0; tz < block_tz_hist_.size(); ++tz) {
+        const std::int64_t c = block_tz_hist_[tz];
+        total += c;
+        if (static_cast<int>(tz) > file_tz) {
+          zeroed += c;
+          extra += static_cast<double>(c) * (static_cast<int>(tz) - file_tz);
+        }
+      }
+      f.blocks = total;
+      if (total > 0) {
+        f.zeroed_block_fraction = static_cast<double>(zeroed) / static_cast<double>(total);
+        f.zeroed_bits_mean = extra / static_cast<double>(total);
+        // 10th percentile of the blocks' effective bits = 90th percentile of their zeros.
+        std::int64_t acc = 0;
+        const auto target = static_cast<std::int64_t>(std::ceil(0.9 * static_cast<double>(total)));
+        for (std::size_t tz = 0; tz < block_tz_hist_.size(); ++tz) {
+          acc += block_tz_hist_[tz];
+          if (acc >= target) {
+            f.block_bits_p10 = 32 - static_cast<int>(tz);
+            break;
+          }
+        }
+      }
+    }
+    return f;
   } else if (min_lsb_exp_ < 1000) {
     f.effective_bits = std::clamp(1 - min_lsb_exp_, 1, 24);
   }

@@ -33,6 +33,18 @@ void CutoffParams::validate() const {
   require(content_margin_db >= 0 && content_margin_db <= 60, "content_margin_db", content_margin_db);
 }
 
+std::optional<double> original_rate_estimate(int rate_hz, std::optional<double> edge_hz, double tolerance_hz) {
+  const double nyquist = rate_hz / 2.0;
+  if (!edge_hz || *edge_hz >= 0.86 * nyquist) return static_cast<double>(rate_hz);
+  static constexpr int kRates[] = {8000,  11025, 12000, 16000, 22050,  24000,  32000,
+                                   44100, 48000, 88200, 96000, 176400, 192000, 352800};
+  for (const int r : kRates) {
+    if (r >= rate_hz) break;
+    if (*edge_hz >= 0.86 * r / 2.0 && *edge_hz <= r / 2.0 + tolerance_hz) return static_cast<double>(r);
+  }
+  return std::nullopt;
+}
+
 double quantisation_floor_db(int bits, int fft_size) {
   const double q = std::ldexp(1.0, -(bits - 1));
   const double sigma2 = q * q / 12.0;
@@ -40,7 +52,10 @@ double quantisation_floor_db(int bits, int fft_size) {
 }
 
 CutoffAnalyzer::CutoffAnalyzer(int sample_rate_hz, const dsp::StftParams& stft, CutoffParams params)
-    : params_(params), sample_rate_hz_(sample_rate_hz), bin_hz_(static_cast<double>(sample_rate_hz) / stft.fft_size) {
+    : params_(params),
+      sample_rate_hz_(sample_rate_hz),
+      bin_hz_(static_cast<double>(sample_rate_hz) / stft.fft_size),
+      nyquist_hz_(sample_rate_hz / 2.0) {
   params_.validate();
   band_hz_ = bin_hz_ * kBinsPerBand;
   bands_ = static_cast<std::size_t>(stft.fft_size / 2 / kBinsPerBand);
@@ -199,25 +214,35 @@ CutoffFeatures CutoffAnalyzer::finish(std::optional<double> quantisation_floor_d
     }
   }
 
-  if (cut && best_drop >= params_.min_drop_db) {
-    const std::size_t b = *cut;
-    const double below = mean_level(b - g - w, b - g);
-    const std::vector<double> above_v(level.begin() + static_cast<std::ptrdiff_t>(b + g),
-                                      level.begin() + static_cast<std::ptrdiff_t>(end));
-    const double floor = percentile(above_v, 0.5);
-    // Refine on bins: from the top of the transition downwards, the first bin whose
-    // (3-bin smoothed) level rises above the midpoint of the drop.
+  auto smoothed = [&](std::size_t k) {
+    return dsp::power_db((ltas_[k - 1] + ltas_[k] + ltas_[k + 1]) * inv / 3.0);
+  };
+  // Refine a wall at band b on bins: from the top of the transition downwards, the first
+  // bin whose (3-bin smoothed) level rises above the midpoint of the drop.
+  auto refine = [&](std::size_t b, double below, double floor) {
     const double mid = 0.5 * (below + floor);
     const std::size_t k_hi = std::min(ltas_.size() - 2, (b + g + 1) * kBinsPerBand);
     const std::size_t k_lo = (b - g - 1) * kBinsPerBand;
-    double cutoff = band_center_hz(b);
+    double hz = band_center_hz(b);
     for (std::size_t k = k_hi; k > k_lo; --k) {
-      const double lv = dsp::power_db((ltas_[k - 1] + ltas_[k] + ltas_[k + 1]) * inv / 3.0);
-      if (lv >= mid) {
-        cutoff = (static_cast<double>(k) + 0.5) * bin_hz_;
+      if (smoothed(k) >= mid) {
+        hz = (static_cast<double>(k) + 0.5) * bin_hz_;
         break;
       }
     }
+    return hz;
+  };
+  auto floor_above = [&](std::size_t b, std::size_t e) {  // median level in [b + guard, e)
+    const std::vector<double> above_v(level.begin() + static_cast<std::ptrdiff_t>(b + g),
+                                      level.begin() + static_cast<std::ptrdiff_t>(e));
+    return percentile(above_v, 0.5);
+  };
+
+  if (cut && best_drop >= params_.min_drop_db) {
+    const std::size_t b = *cut;
+    const double below = mean_level(b - g - w, b - g);
+    const double floor = floor_above(b, end);
+    const double cutoff = refine(b, below, floor);
     f.cutoff_hz = cutoff;
     f.noise_floor_db = floor;
 
@@ -231,6 +256,22 @@ CutoffFeatures CutoffAnalyzer::finish(std::optional<double> quantisation_floor_d
     f.level_below_cutoff_db = mean_level(lo_a, lo_b);
     f.cutoff_sharpness_db = *f.level_below_cutoff_db - mean_level(hi_a, hi_b);
 
+    // Transition width and slope, on 3-bin smoothed bins within 2 kHz of the cutoff.
+    const double drop = *f.level_below_cutoff_db - floor;
+    if (drop > 0.0) {
+      const auto kc = std::clamp(static_cast<std::size_t>(cutoff / bin_hz_), std::size_t{1}, ltas_.size() - 2);
+      const auto reach = static_cast<std::size_t>(std::ceil(2000.0 / bin_hz_));
+      const double upper = *f.level_below_cutoff_db - 0.2 * drop;
+      const double lower = *f.level_below_cutoff_db - 0.8 * drop;
+      std::size_t k20 = kc;
+      while (k20 > 1 && kc - k20 < reach && smoothed(k20) < upper) --k20;
+      std::size_t k80 = kc;
+      while (k80 + 2 < ltas_.size() && k80 - kc < reach && smoothed(k80) > lower) ++k80;
+      const double width = std::max(bin_hz_, static_cast<double>(k80 - k20) * bin_hz_);
+      f.cutoff_transition_hz = width;
+      f.cutoff_slope_db_per_khz = 0.6 * drop / (width / 1000.0);
+    }
+
     // Stability: among frames with content just below a band near the cutoff, the
     // fraction with nothing above it; the best band within the tolerance counts.
     const auto tol = static_cast<std::int64_t>(std::ceil(params_.stability_tolerance_hz / band_hz_));
@@ -243,6 +284,44 @@ CutoffFeatures CutoffAnalyzer::finish(std::optional<double> quantisation_floor_d
     }
     f.cutoff_stability = stability;
   }
+
+  // The per-frame wall track: quantiles of the histogram of walls.
+  if (frames_with_edge_ > 0) {
+    auto quantile = [&](double q) {
+      const auto target = static_cast<std::int64_t>(std::ceil(q * static_cast<double>(frames_with_edge_)));
+      std::int64_t acc = 0;
+      for (std::size_t b = 0; b < bands_; ++b) {
+        acc += edge_hist_[b];
+        if (acc >= std::max<std::int64_t>(target, 1)) return band_center_hz(b);
+      }
+      return band_center_hz(bands_ - 1);
+    };
+    f.cutoff_track_median_hz = quantile(0.5);
+    f.cutoff_track_iqr_hz = quantile(0.75) - quantile(0.25);
+  }
+
+  // The highest wall: scanning down from Nyquist, the first run of candidates whose drop
+  // reaches min_drop_db, at its largest drop.
+  if (bands_ > min_band_ + g + 3) {
+    std::optional<std::size_t> top;
+    double top_drop = 0.0;
+    for (std::size_t b = bands_ - g - 3; b >= min_band_; --b) {
+      const double drop = mean_level(b - g - w, b - g) - above_level(b, bands_);
+      if (drop >= params_.min_drop_db) {
+        if (drop > top_drop) {
+          top_drop = drop;
+          top = b;
+        }
+      } else if (top) {
+        break;
+      }
+    }
+    if (top) {
+      f.upsample_edge_hz = refine(*top, mean_level(*top - g - w, *top - g), floor_above(*top, bands_));
+      f.upsample_edge_drop_db = top_drop;
+    }
+  }
+  f.original_rate_estimate_hz = original_rate_estimate(static_cast<int>(2 * nyquist_hz_), f.upsample_edge_hz, band_hz_);
   f.edge_presence = static_cast<double>(frames_with_edge_) / static_cast<double>(active_);
 
   const double floor_ref = f.noise_floor_db ? *f.noise_floor_db

@@ -12,7 +12,7 @@ void require(bool ok, const char* name, double value) {
 }
 }  // namespace
 
-void HolesParams::validate() const {
+void HoleMaskParams::validate() const {
   require(depth_db >= 3 && depth_db <= 80, "depth_db", depth_db);
   require(neighbourhood_hz >= 200 && neighbourhood_hz <= 20000, "neighbourhood_hz", neighbourhood_hz);
   require(min_hz >= 0 && min_hz <= 400000, "min_hz", min_hz);
@@ -20,7 +20,7 @@ void HolesParams::validate() const {
   require(activity_threshold_db >= -140 && activity_threshold_db <= 0, "activity_threshold_db", activity_threshold_db);
 }
 
-HoleMasker::HoleMasker(std::size_t bins, double bin_hz, HolesParams params)
+HoleMasker::HoleMasker(std::size_t bins, double bin_hz, HoleMaskParams params)
     : params_(params), bins_(bins), bands_(bins / kBinsPerBand) {
   params_.validate();
   if (bins < 2 || !(bin_hz > 0)) throw std::invalid_argument("HoleMasker: bins must be >= 2 and bin_hz > 0");

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cmath>
 #include <new>
+#include <sstream>
 #include <stdexcept>
 
 #include "fakeless/analysis.hpp"
@@ -49,6 +50,48 @@ std::vector<Segment> quick_segments(std::int64_t total_frames, int sample_rate_h
   return out;
 }
 
+FeatureGroups FeatureGroups::without(const std::string& comma_separated) {
+  FeatureGroups g;
+  std::stringstream ss(comma_separated);
+  std::string name;
+  while (std::getline(ss, name, ',')) {
+    if (name == "holes") {
+      g.holes = false;
+    } else if (name == "stereo") {
+      g.stereo = false;
+    } else if (name == "bits") {
+      g.bit_stats = false;
+    } else if (!name.empty()) {
+      throw std::invalid_argument("unknown feature group '" + name + "' (holes, stereo, bits)");
+    }
+  }
+  return g;
+}
+
+namespace {
+
+// The mid spectrum goes to every analyzer of the mid, in order, then to the tap.
+class MidFanOut final : public dsp::FrameConsumer {
+ public:
+  MidFanOut(features::CutoffAnalyzer& cutoff, features::HolesAnalyzer* holes, features::StereoAnalyzer* stereo,
+            dsp::FrameConsumer* tap)
+      : cutoff_(cutoff), holes_(holes), stereo_(stereo), tap_(tap) {}
+  void consume(const dsp::SpectrumFrame& frame) override {
+    cutoff_.consume(frame);
+    if (holes_ != nullptr) holes_->consume(frame);
+    if (stereo_ != nullptr) stereo_->observe_mid(frame);
+    if (tap_ != nullptr) tap_->consume(frame);
+  }
+
+ private:
+  features::CutoffAnalyzer& cutoff_;
+  features::HolesAnalyzer* holes_;
+  features::StereoAnalyzer* stereo_;
+  dsp::FrameConsumer* tap_;
+};
+
+}  // namespace
+
 FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, const AnalysisOptions& options,
                               std::optional<std::chrono::steady_clock::time_point> deadline,
                               dsp::FrameConsumer* tap) {
@@ -60,20 +103,29 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
 
   dsp::Stft stft(out.stft, fmt.sample_rate, ffts);
   features::CutoffAnalyzer cutoff(fmt.sample_rate, out.stft, options.cutoff);
-  features::BitDepthAnalyzer bits;
-  // Frames go to the cutoff analyzer, then to the tap when there is one.
-  struct Tee final : dsp::FrameConsumer {
-    dsp::FrameConsumer& first;
-    dsp::FrameConsumer* second;
-    Tee(dsp::FrameConsumer& a, dsp::FrameConsumer* b) : first(a), second(b) {}
-    void consume(const dsp::SpectrumFrame& frame) override {
-      first.consume(frame);
-      if (second != nullptr) second->consume(frame);
-    }
-  } sink(cutoff, tap);
+  features::BitDepthAnalyzer bits(fmt.sample_rate, fmt.is_float ? 0 : fmt.bits, options.bit_depth,
+                                  options.groups.bit_stats);
+  // Holes are measured against the rounding floor of the container, at most 16 bits deep
+  // (decoded lossy audio is usually 16-bit, whatever the container); floats as 24-bit.
+  const int floor_bits = fmt.is_float ? 24 : std::clamp(fmt.bits, 8, 16);
+  const double floor_power = std::pow(10.0, features::quantisation_floor_db(floor_bits, out.stft.fft_size) / 10.0);
+  std::optional<features::HolesAnalyzer> holes;
+  if (options.groups.holes) holes.emplace(fmt.sample_rate, out.stft, floor_power, options.holes);
+  // Mid/side: stereo files only, and only with non-overlapping mid frames (the side
+  // frames are aligned on every stride-th mid frame).
+  std::optional<features::StereoAnalyzer> stereo;
+  std::optional<dsp::Stft> side_stft;
+  // Quick mode resets the framers at every segment, which would break that alignment:
+  // it leaves the side out.
+  if (options.groups.stereo && !options.quick && fmt.channels == 2 && out.stft.hop == out.stft.fft_size) {
+    stereo.emplace(fmt.sample_rate, out.stft, options.stereo, options.cutoff);
+    side_stft.emplace(stereo->side_stft(), fmt.sample_rate, ffts);
+  }
+  MidFanOut fan(cutoff, holes ? &*holes : nullptr, stereo ? &*stereo : nullptr, tap);
 
   io::AudioBlock block;
   std::vector<float> mono(options.block_frames);
+  std::vector<float> side(stereo ? options.block_frames : 0);
   const auto ch = static_cast<std::size_t>(fmt.channels);
   const float inv_ch = 1.0F / static_cast<float>(ch);
   // Decodes up to `limit` frames (all when negative) into the analyzers; returns how many.
@@ -92,7 +144,7 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
                                             std::to_string(out.frames_read) + " frames");
       }
       bits.consume(block);
-      if (bits.finish().nonfinite_samples > 0) {
+      if (bits.nonfinite_samples() > 0) {
         throw Error(ErrorCode::invalid_samples,
                     "non-finite (NaN or infinite) samples within the first " +
                         std::to_string(out.frames_read + static_cast<std::int64_t>(n)) + " frames decoded");
@@ -107,6 +159,9 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
         const float* s = block.samples.data();
         if (ch == 2) {
           for (std::size_t i = 0; i < n; ++i) mono[i] = (s[2 * i] + s[2 * i + 1]) * 0.5F;
+          if (stereo) {
+            for (std::size_t i = 0; i < n; ++i) side[i] = (s[2 * i] - s[2 * i + 1]) * 0.5F;
+          }
         } else {
           for (std::size_t i = 0; i < n; ++i) {
             float acc = 0.0F;
@@ -116,7 +171,8 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
         }
         m = std::span<const float>(mono.data(), n);
       }
-      stft.push(m, sink);
+      stft.push(m, fan);  // the mid first: a side frame pairs with a mid frame already seen
+      if (stereo) side_stft->push(std::span<const float>(side.data(), n), *stereo);
     }
     return done;
   };
@@ -145,6 +201,9 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
     qfloor = features::quantisation_floor_db(*out.bit_depth.effective_bits, out.stft.fft_size);
   }
   out.cutoff = cutoff.finish(qfloor);
+  const std::optional<double> reference = out.cutoff.cutoff_hz ? out.cutoff.cutoff_hz : out.cutoff.bandwidth_hz;
+  if (holes) out.holes = holes->finish(reference);
+  if (stereo) out.stereo = stereo->finish(reference, qfloor);
   return out;
 }
 
@@ -172,6 +231,56 @@ nlohmann::ordered_json features_to_json(const FileFeatures& f) {
   j["bandwidth_ratio"] = c.bandwidth_hz ? number(*c.bandwidth_hz / (f.format.sample_rate / 2.0), 4) : nullptr;
   j["effective_bits"] = f.bit_depth.effective_bits ? nlohmann::ordered_json(*f.bit_depth.effective_bits) : nullptr;
   j["peak_dbfs"] = f.bit_depth.peak > 0 ? number(20.0 * std::log10(f.bit_depth.peak), 2) : nullptr;
+
+  // cutoff, refined; upsampling
+  j["cutoff_track_median_hz"] = number(c.cutoff_track_median_hz, 0);
+  j["cutoff_track_iqr_hz"] = number(c.cutoff_track_iqr_hz, 0);
+  j["cutoff_transition_hz"] = number(c.cutoff_transition_hz, 0);
+  j["cutoff_slope_db_per_khz"] = number(c.cutoff_slope_db_per_khz, 2);
+  j["upsample_edge_hz"] = number(c.upsample_edge_hz, 0);
+  j["upsample_edge_drop_db"] = number(c.upsample_edge_drop_db, 2);
+  j["upsample_edge_ratio"] = c.upsample_edge_hz ? number(*c.upsample_edge_hz / (f.format.sample_rate / 2.0), 4) : nullptr;
+  j["original_rate_estimate_hz"] = number(c.original_rate_estimate_hz, 0);
+
+  // spectral holes and band rupture
+  const auto& h = f.holes;
+  j["hole_reference_hz"] = number(h.reference_hz, 0);
+  j["hole_rate_low"] = number(h.hole_rate_low, 6);
+  j["hole_rate_high"] = number(h.hole_rate_high, 6);
+  j["hole_rate_above"] = number(h.hole_rate_above, 6);
+  j["dropout_rate_high"] = number(h.dropout_rate_high, 6);
+  j["flicker_high"] = number(h.flicker_high, 6);
+  j["flicker_above"] = number(h.flicker_above, 6);
+  j["edge_on_fraction"] = number(h.edge_on_fraction, 4);
+  j["edge_level_std_db"] = number(h.edge_level_std_db, 2);
+  j["edge_std_excess_db"] = number(h.edge_std_excess_db, 2);
+  j["transient_frames"] = h.transient_frames;
+  j["transient_above_db"] = number(h.transient_above_db, 2);
+  j["transient_above_gain_db"] = number(h.transient_above_gain_db, 2);
+
+  // mid/side
+  const auto& st = f.stereo;
+  j["side_paired_frames"] = st.paired_frames;
+  j["side_level_db"] = number(st.side_level_db, 2);
+  j["side_hf_drop_db"] = number(st.side_hf_drop_db, 2);
+  j["side_cutoff_hz"] = number(st.side_cutoff_hz, 0);
+  j["side_cutoff_sharpness_db"] = number(st.side_cutoff_sharpness_db, 2);
+  j["side_bandwidth_hz"] = number(st.side_bandwidth_hz, 0);
+  j["side_bandwidth_ratio"] = st.side_bandwidth_hz && c.bandwidth_hz && *c.bandwidth_hz > 0
+                                  ? number(*st.side_bandwidth_hz / *c.bandwidth_hz, 4)
+                                  : nullptr;
+
+  // bit depth, beyond the exact count
+  const auto& bd = f.bit_depth;
+  auto opt_int = [](const std::optional<int>& v) { return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr); };
+  j["grid16_concentration"] = number(bd.grid16_concentration, 4);
+  j["grid20_concentration"] = number(bd.grid20_concentration, 4);
+  j["grid_bits"] = opt_int(bd.grid_bits);
+  j["original_bits_estimate"] = opt_int(bd.original_bits_estimate);
+  j["lsb_blocks"] = bd.blocks;
+  j["zeroed_block_fraction"] = number(bd.zeroed_block_fraction, 4);
+  j["zeroed_bits_mean"] = number(bd.zeroed_bits_mean, 3);
+  j["block_bits_p10"] = opt_int(bd.block_bits_p10);
   return j;
 }
 

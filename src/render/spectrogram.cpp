@@ -102,7 +102,7 @@ double row_of_hz(const Layout& layout, double hz, double nyquist_hz) {
 
 SpectrogramAccumulator::SpectrogramAccumulator(int rows, int max_columns, int sample_rate_hz,
                                                const dsp::StftParams& stft,
-                                               std::optional<features::HolesParams> holes)
+                                               std::optional<features::HoleMaskParams> holes)
     : rows_(rows), max_columns_(max_columns) {
   stft.validate();
   if (rows < 1) throw std::invalid_argument("spectrogram rows must be >= 1, got " + std::to_string(rows));

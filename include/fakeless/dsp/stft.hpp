@@ -8,7 +8,9 @@
 //    The bin width fs/N is therefore ~21-23 Hz at every common rate.
 //  - Hop: N (no overlap) by default. The analyzers estimate statistics of the spectrum
 //    (long-term average, per-frame walls), which overlap does not make more accurate;
-//    it would double the FFT work. Overlapping hops remain available (StftParams::hop).
+//    it would double the FFT work. Overlapping hops remain available (StftParams::hop),
+//    and so do hops longer than N (frames with unanalysed gaps between them, up to
+//    kMaxHopFrames * N): a cheap subsampled spectrum, e.g. the side channel's.
 //  - Bin power P[k] is normalised so that a full-scale sine (amplitude 1) centred on a
 //    bin reads P = 1, i.e. 0 dB: P[k] = c_k |X[k]|^2 / (sum w)^2 with c_k = 4 for
 //    0 < k < N/2 and 1 for k = 0 and k = N/2.
@@ -30,6 +32,8 @@ inline constexpr double kFloorDb = -200.0;
 
 // Normalised power -> dB, clamped at kFloorDb (digital silence stays finite).
 inline double power_db(double power) { return power > 1e-20 ? 10.0 * std::log10(power) : kFloorDb; }
+
+inline constexpr int kMaxHopFrames = 64;  // hop <= kMaxHopFrames * fft_size
 
 struct StftParams {
   int fft_size = 2048;
@@ -61,7 +65,10 @@ class Stft {
   void push(std::span<const float> mono, FrameConsumer& sink);
   // Drops the samples of the frame being filled: the next frame starts with the next
   // sample pushed. Used between the segments of quick mode, so no frame straddles a join.
-  void reset() { filled_ = 0; }
+  void reset() {
+    filled_ = 0;
+    skip_ = 0;
+  }
 
   [[nodiscard]] const StftParams& params() const { return params_; }
   [[nodiscard]] std::int64_t frames_emitted() const { return frames_; }
@@ -76,6 +83,7 @@ class Stft {
   std::vector<float> window_;
   std::vector<float> pending_;  // the last N samples seen
   std::size_t filled_ = 0;      // valid samples in pending_
+  std::size_t skip_ = 0;        // samples still to discard before the next frame (hop > N)
   std::vector<float> power_;
   std::vector<float> scale_;    // c_k / (sum w)^2, zero below 20 Hz for mean_square
   std::size_t first_content_bin_ = 1;

@@ -32,6 +32,23 @@
 //  - bandwidth_hz: the highest frequency where the LTAS stands content_margin_db above
 //    the noise floor: the floor above the cutoff if there is one, else the quantisation
 //    floor of the samples' effective bit depth (passed to finish()).
+//  - cutoff_track_median_hz, cutoff_track_iqr_hz: median and interquartile range of the
+//    per-frame walls (the frames counted in edge_presence). A codec's wall moves by a band
+//    or two; a bitrate-adaptive encoder's (or natural material's) moves more.
+//  - cutoff_transition_hz: width of the transition, from where the LTAS (3-bin smoothed)
+//    last stands within 20% of the drop below level_below_cutoff_db, to where it first
+//    falls 80% of the way down to noise_floor_db (searched within 2 kHz of the cutoff).
+//    cutoff_slope_db_per_khz = 0.6 * drop / width: a codec's brick wall gives > 50 dB/kHz,
+//    an analog roll-off (12-24 dB/octave) a few dB/kHz.
+//  - upsample_edge_hz: the *highest* wall of the LTAS (the cutoff is the *largest*): the
+//    highest run of candidates whose drop reaches min_drop_db, at its largest drop,
+//    refined like cutoff_hz. In an upsampled file it is the old Nyquist's resampler
+//    transition, even when a lossy cutoff lies further down (if the old noise floor is
+//    above the new one). upsample_edge_drop_db is its drop.
+//  - original_rate_estimate_hz: the lowest standard rate R below the file's rate whose
+//    Nyquist the edge fits: 0.86 R/2 <= upsample_edge_hz <= R/2 + one band (resamplers
+//    start their transition at 0.9-0.99 R/2); the file's own rate when there is no edge or
+//    the edge is above 0.86 of its Nyquist; null when the edge fits no standard rate.
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -64,7 +81,18 @@ struct CutoffFeatures {
   std::optional<double> level_below_cutoff_db;
   std::optional<double> bandwidth_hz;
   std::optional<double> upper_wall_hz;  // files above 48 kHz: a resampler's wall above the cutoff
+  std::optional<double> cutoff_track_median_hz;
+  std::optional<double> cutoff_track_iqr_hz;
+  std::optional<double> cutoff_transition_hz;
+  std::optional<double> cutoff_slope_db_per_khz;
+  std::optional<double> upsample_edge_hz;
+  std::optional<double> upsample_edge_drop_db;
+  std::optional<double> original_rate_estimate_hz;
 };
+
+// The lowest standard sample rate below rate_hz whose Nyquist fits a content edge at
+// edge_hz (see original_rate_estimate_hz above); tolerance_hz widens the upper bound.
+std::optional<double> original_rate_estimate(int rate_hz, std::optional<double> edge_hz, double tolerance_hz);
 
 class CutoffAnalyzer final : public dsp::FrameConsumer {
  public:
@@ -86,6 +114,7 @@ class CutoffAnalyzer final : public dsp::FrameConsumer {
   int sample_rate_hz_;
   double bin_hz_;
   double band_hz_;
+  double nyquist_hz_;
   std::size_t bands_;
   std::size_t guard_bands_;
   std::size_t below_bands_;

@@ -25,7 +25,7 @@
 
 namespace fakeless::features {
 
-struct HolesParams {
+struct HoleMaskParams {
   double depth_db = 15.0;                // [3, 80]  how far below the neighbourhood median
   double neighbourhood_hz = 1000.0;      // [200, 20000]  half-width of the neighbourhood
   double min_hz = 1000.0;                // [0, 400000]  no holes below this frequency
@@ -46,16 +46,16 @@ class HoleMasker {
   static constexpr std::size_t kBinsPerBand = 4;
 
   // bins: N/2 + 1 of the STFT; bin_hz: its bin width.
-  HoleMasker(std::size_t bins, double bin_hz, HolesParams params = {});
+  HoleMasker(std::size_t bins, double bin_hz, HoleMaskParams params = {});
 
   // One flag per bin of the frame (1: the bin belongs to a hole band). All zero for an
   // inactive frame. The span is valid until the next call.
   std::span<const std::uint8_t> mask(const dsp::SpectrumFrame& frame);
 
-  [[nodiscard]] const HolesParams& params() const { return params_; }
+  [[nodiscard]] const HoleMaskParams& params() const { return params_; }
 
  private:
-  HolesParams params_;
+  HoleMaskParams params_;
   std::size_t bins_;
   std::size_t bands_;
   std::size_t half_width_bands_;

@@ -51,7 +51,7 @@ struct SpectrogramParams {
   double range_db = 120;   // [20, 250]  dynamic range of the colour scale
   bool holes = false;      // highlight holes below the cutoff
   double hole_fraction = 0.5;  // [0.05, 1]  a pixel is marked when this share of its cells are holes
-  features::HolesParams holes_params;
+  features::HoleMaskParams holes_params;
 
   void validate() const;  // throws std::invalid_argument naming the value
 };
@@ -72,7 +72,7 @@ class SpectrogramAccumulator final : public dsp::FrameConsumer {
   // rows: plot height; max_columns: columns kept before pairs are merged (even, >= 2).
   // holes: when set, the hole mask of every frame is accumulated too.
   SpectrogramAccumulator(int rows, int max_columns, int sample_rate_hz, const dsp::StftParams& stft,
-                         std::optional<features::HolesParams> holes = std::nullopt);
+                         std::optional<features::HoleMaskParams> holes = std::nullopt);
 
   void consume(const dsp::SpectrumFrame& frame) override;
 
