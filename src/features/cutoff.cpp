@@ -1,4 +1,5 @@
 #include "fakeless/features/cutoff.hpp"
+#include "fakeless/params.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,9 +9,7 @@
 namespace fakeless::features {
 namespace {
 
-void require(bool ok, const char* name, double value) {
-  if (!ok) throw std::invalid_argument(std::string("cutoff parameter ") + name + " out of range: " + std::to_string(value));
-}
+void require(bool ok, const char* name, double value) { require_param(ok, "cutoff", name, value); }
 
 double percentile(std::vector<double> v, double q) {
   if (v.empty()) return dsp::kFloorDb;

@@ -1,4 +1,5 @@
 #include "fakeless/features/holes.hpp"
+#include "fakeless/params.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -8,9 +9,7 @@
 namespace fakeless::features {
 namespace {
 
-void require(bool ok, const char* name, double value) {
-  if (!ok) throw std::invalid_argument(std::string("holes parameter ") + name + " out of range: " + std::to_string(value));
-}
+void require(bool ok, const char* name, double value) { require_param(ok, "holes", name, value); }
 
 float db_ratio(double db) { return static_cast<float>(std::pow(10.0, db / 10.0)); }
 

@@ -1,4 +1,5 @@
 #include "fakeless/features/holes_mask.hpp"
+#include "fakeless/params.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -7,9 +8,7 @@
 
 namespace fakeless::features {
 namespace {
-void require(bool ok, const char* name, double value) {
-  if (!ok) throw std::invalid_argument(std::string("holes parameter ") + name + " out of range: " + std::to_string(value));
-}
+void require(bool ok, const char* name, double value) { require_param(ok, "hole mask", name, value); }
 }  // namespace
 
 void HoleMaskParams::validate() const {

@@ -1,4 +1,5 @@
 #include "fakeless/render/spectrogram.hpp"
+#include "fakeless/params.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -11,11 +12,7 @@
 namespace fakeless::render {
 namespace {
 
-void require(bool ok, const char* name, double value) {
-  if (!ok) {
-    throw std::invalid_argument(std::string("spectrogram parameter ") + name + " out of range: " + std::to_string(value));
-  }
-}
+void require(bool ok, const char* name, double value) { require_param(ok, "spectrogram", name, value); }
 
 // Control points of the colour map (t, sRGB). Chosen here so that luminance rises
 // monotonically (black, indigo, purple, crimson, orange, yellow, white) and no point has
