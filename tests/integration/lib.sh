@@ -14,4 +14,12 @@ check() {  # check "description" command...
 }
 # field FILE NAME JQ: the jq expression on the record whose path ends in /NAME
 field() { jq -r --arg n "$2" "select(.path == \$n or (.path | endswith(\"/\" + \$n))) | $3" "$1"; }
+# make_genuine_clip: genuine.wav and genuine.flac in the current directory, 12 s of
+# something music-like with content up to Nyquist: plucked chords over quiet pink noise.
+make_genuine_clip() {
+  sox -R -r 44100 -n -b 16 -c 2 tone.wav synth 12 pluck C3 pluck E3 pluck G3 pluck C5 vol 0.4 2>/dev/null
+  sox -R -r 44100 -n -b 16 -c 2 hiss.wav synth 12 pinknoise tremolo 3 60 vol 0.08 2>/dev/null
+  sox -R -m tone.wav hiss.wav -b 16 genuine.wav
+  flac -s -f -o genuine.flac genuine.wav
+}
 finish() { echo "$pass passed, $fail failed"; [ "$fail" = 0 ]; }

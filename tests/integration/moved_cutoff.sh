@@ -6,10 +6,7 @@
 . "$(dirname "$0")/lib.sh" "$1"
 need sox lame flac jq
 cd "$WORK"
-sox -R -r 44100 -n -b 16 -c 2 tone.wav synth 12 pluck C3 pluck E3 pluck G3 pluck C5 vol 0.4 2>/dev/null
-sox -R -r 44100 -n -b 16 -c 2 hiss.wav synth 12 pinknoise tremolo 3 60 vol 0.08 2>/dev/null
-sox -R -m tone.wav hiss.wav -b 16 genuine.wav
-flac -s -f -o genuine.flac genuine.wav
+make_genuine_clip  # genuine.wav and genuine.flac
 for b in 96 128; do
   lame --silent -b $b --lowpass -1 genuine.wav g$b.mp3
   lame --silent --decode g$b.mp3 d$b.wav
