@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <climits>
+
 #include "fakeless/features/bit_depth.hpp"
 #include "signals.hpp"
 
@@ -87,12 +90,21 @@ fakeless::features::BitDepthFeatures bit_stats(const std::vector<std::int32_t>& 
   return a.finish();
 }
 
-// 16-bit values in a 24-bit container plus TPDF dither of +-1 LSB of 24 bits.
-std::vector<std::int32_t> grid16_dithered(const std::vector<float>& x, unsigned seed) {
-  auto v = testsig::quantise(x, 16);
+// TPDF dither of +-1 LSB of 24 bits (256, left-justified), clamped so full-scale samples
+// cannot overflow.
+void dither_lsb24(std::vector<std::int32_t>& v, unsigned seed) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> lsb(0, 1);
-  for (auto& s : v) s += (lsb(rng) - lsb(rng)) * 256;  // 1 LSB of 24 bits = 256 left-justified
+  for (auto& s : v) {
+    const std::int64_t d = static_cast<std::int64_t>(s) + (lsb(rng) - lsb(rng)) * 256;
+    s = static_cast<std::int32_t>(std::clamp<std::int64_t>(d, INT32_MIN, INT32_MAX - 255));
+  }
+}
+
+// 16-bit values in a 24-bit container plus that dither.
+std::vector<std::int32_t> grid16_dithered(const std::vector<float>& x, unsigned seed) {
+  auto v = testsig::quantise(x, 16);
+  dither_lsb24(v, seed);
   return v;
 }
 }  // namespace
@@ -123,9 +135,7 @@ TEST_CASE("a 16-bit grid under 24-bit dither: full 24 effective bits, but 16 ori
 TEST_CASE("a 20-bit grid in 24 bits with dither reads 20; digital silence does not fake a grid", "[bits]") {
   const auto x = testsig::white(44100, 0.2);
   auto v = testsig::quantise(x, 20);
-  std::mt19937 rng(7);
-  std::uniform_int_distribution<int> lsb(0, 1);
-  for (auto& s : v) s += (lsb(rng) - lsb(rng)) * 256;
+  dither_lsb24(v, 7);
   const auto f = bit_stats(v, 24);
   CHECK(*f.grid16_concentration < 0.05);
   CHECK(*f.grid20_concentration > 0.9);
