@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <atomic>
 #include <thread>
 
 #include "fakeless/error.hpp"
@@ -239,4 +240,26 @@ TEST_CASE("hostile paths: the scan completes and reports each one", "[hostile]")
   CHECK(got == std::vector<std::string>{"not_regular_file", "ok:lossless",
                                         root ? "ok:lossless" : "permission_denied", "ok:lossless", "not_found"});
   CHECK(stats.exit_status() == 4);
+}
+
+TEST_CASE("threads opening good and bad files at once keep their own descriptors", "[hostile]") {
+  // libsndfile 1.2.0 closes the descriptor sf_open_fd failed on even when told not to;
+  // closing it again could close another thread's file. Opens go through virtual I/O on
+  // our own descriptor instead; this hammers that path from several threads.
+  testsig::TempDir d;
+  testsig::write_audio(d / "good.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 44100, 1,
+                       testsig::quantise(testsig::pink(8192, 0.3, 5), 16));
+  testsig::write_text(d / "bad.flac", "xx");
+  std::atomic<int> wrong{0};
+  auto hammer = [&](const std::string& path, bool expect_ok) {
+    fakeless::dsp::FftCache ffts;
+    const fakeless::model::RuleModel model;
+    for (int i = 0; i < 150; ++i) {
+      if (fakeless::analyze_path(path, ffts, {}, model).ok() != expect_ok) ++wrong;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) threads.emplace_back(hammer, t % 2 == 0 ? d / "good.flac" : d / "bad.flac", t % 2 == 0);
+  for (auto& t : threads) t.join();
+  CHECK(wrong == 0);
 }

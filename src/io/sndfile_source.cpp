@@ -106,6 +106,31 @@ Encoding encoding_of(int subtype) {
   }
 }
 
+// Our file descriptor served to libsndfile through its virtual I/O interface.
+struct FdFile {
+  static int fd(void* self) { return static_cast<Fd*>(self)->get(); }
+  static sf_count_t length(void* self) {
+    struct stat st {};
+    return ::fstat(fd(self), &st) == 0 ? static_cast<sf_count_t>(st.st_size) : -1;
+  }
+  static sf_count_t seek(sf_count_t offset, int whence, void* self) {
+    return static_cast<sf_count_t>(::lseek(fd(self), static_cast<off_t>(offset), whence));
+  }
+  static sf_count_t read(void* dst, sf_count_t count, void* self) {
+    auto* out = static_cast<char*>(dst);
+    sf_count_t total = 0;
+    while (total < count) {
+      const ssize_t n = ::read(fd(self), out + total, static_cast<std::size_t>(count - total));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // end of file, or an error libsndfile sees as a short read
+      total += n;
+    }
+    return total;
+  }
+  static sf_count_t write(const void*, sf_count_t, void*) { return 0; }  // read-only
+  static sf_count_t tell(void* self) { return static_cast<sf_count_t>(::lseek(fd(self), 0, SEEK_CUR)); }
+};
+
 // A byte buffer served to libsndfile through its virtual I/O interface (for the fuzzer
 // and for tests: the same decoder path as files, no file system).
 struct MemoryFile {
@@ -161,9 +186,14 @@ class SndfileSource final : public AudioSource {
     const int flags = ::fcntl(fd, F_GETFL);
     if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
 
-    // close_desc = false: we own the descriptor (fd_) for the lifetime of the handle, so
-    // there is no question of who closes it when sf_open_fd fails.
-    open_with([&](SF_INFO& info) { return sf_open_fd(fd, SFM_READ, &info, SF_FALSE); });
+    // Through virtual I/O on our descriptor rather than sf_open_fd: libsndfile 1.0.31 to
+    // 1.2.0 close the descriptor when sf_open_fd fails even with close_desc false
+    // (libsndfile issue #949), and closing it again here would close whatever another
+    // thread had opened under that number meanwhile. This way only fd_ ever closes it.
+    open_with([&](SF_INFO& info) {
+      SF_VIRTUAL_IO vio{&FdFile::length, &FdFile::seek, &FdFile::read, &FdFile::write, &FdFile::tell};
+      return sf_open_virtual(&vio, SFM_READ, &info, fd_.get());
+    });
   }
 
   explicit SndfileSource(std::vector<unsigned char> bytes) {
