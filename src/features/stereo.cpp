@@ -73,7 +73,8 @@ StereoFeatures StereoAnalyzer::finish(std::optional<double> mid_reference_hz,
   if (paired_ == 0) return f;
 
   auto ratio_db = [&](double lo_hz, double hi_hz) -> std::optional<double> {
-    const auto lo = std::max(first_bin_, static_cast<std::size_t>(std::ceil(lo_hz / bin_hz_)));
+    // lo_hz may be negative (a reference near 0 Hz at low rates): clamp before the cast.
+    const auto lo = std::max(first_bin_, static_cast<std::size_t>(std::max(0.0, std::ceil(lo_hz / bin_hz_))));
     const auto hi = std::min(mid_sum_.size(), static_cast<std::size_t>(std::max(0.0, std::floor(hi_hz / bin_hz_))));
     if (hi <= lo) return std::nullopt;
     double m = 0.0;
