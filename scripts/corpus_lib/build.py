@@ -369,6 +369,19 @@ def base_record(out, path, spec, split, m):
     return rec
 
 
+
+def _write_upsampled(src, part, method, v, sid, tmp):
+    """Resample src to v["out_rate"] with `method` and write part at v["out_bits"]; with
+    v["requant16"], requantise to 16 bits first (seeded TPDF dither) so the result is also padded."""
+    up = os.path.join(tmp, "up.wav")
+    _resample(src, up, method, v["out_rate"], tmp)
+    if v.get("requant16"):
+        x = audio.read(up)
+        ints = audio.quantize(x, 16, np.random.default_rng(sources.seed_of(sid + v["variant"])))
+        audio.write_int(part, ints, v["out_rate"], 16, v["out_bits"])
+    else:
+        _sox(up, "-b", str(v["out_bits"]), part)
+
 def job_variant(out, spec, split, master_rec, v):
     sid = spec["id"]
     forced = v.get("container")
@@ -421,14 +434,7 @@ def job_variant(out, spec, split, master_rec, v):
                                                       s["cutoff_requested_hz"] for s in steps) else None,
                          cutoff_method="chain")
         elif kind == "upsampled":
-            up = os.path.join(tmp, "up.wav")
-            _resample(mpath, up, v["method"], v["out_rate"], tmp)
-            if v.get("requant16"):
-                x = audio.read(up)
-                ints = audio.quantize(x, 16, np.random.default_rng(sources.seed_of(sid + v["variant"])))
-                audio.write_int(part, ints, v["out_rate"], 16, v["out_bits"])
-            else:
-                _sox(up, "-b", str(v["out_bits"]), part)
+            _write_upsampled(mpath, part, v["method"], v, sid, tmp)
             facts.update(label="lossless", upsampled=True, padded=bool(v.get("requant16")),
                          pad_dither=False if v.get("requant16") else None,
                          orig_rate=rate, orig_bits=bits, filter="upsample:" + v["method"])
@@ -461,14 +467,7 @@ def job_variant(out, spec, split, master_rec, v):
                 audio.write_int(part, ints, via, 16, v["pad_bits"])
                 facts.update(padded=True, pad_dither=False)
             else:
-                up = os.path.join(tmp, "up.wav")
-                _resample(dec, up, "sox-vhq", v["out_rate"], tmp)
-                if v.get("requant16"):
-                    x = audio.read(up)
-                    ints = audio.quantize(x, 16, np.random.default_rng(sources.seed_of(sid + v["variant"])))
-                    audio.write_int(part, ints, v["out_rate"], 16, v["out_bits"])
-                else:
-                    _sox(up, "-b", str(v["out_bits"]), part)
+                _write_upsampled(dec, part, "sox-vhq", v, sid, tmp)
                 facts.update(upsampled=True, padded=bool(v.get("requant16")),
                              pad_dither=False if v.get("requant16") else None,
                              via_rate=via)
