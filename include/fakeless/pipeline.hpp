@@ -4,30 +4,34 @@
 #include <string>
 
 #include "fakeless/analysis.hpp"
-#include "fakeless/model/rule_model.hpp"
+#include "fakeless/model/scorer.hpp"
 #include "fakeless/report/verdict.hpp"
 
 namespace fakeless {
 
-// The name and version of the scorer recorded in every verdict.
+// The name and version of a scorer as recorded in its verdicts and cache entries.
+std::string model_name(const model::Scorer& model);
+// The same for the default scorer (the built-in trees).
 std::string model_name();
+// The default scorer: the trees compiled into the binary.
+const model::Scorer& default_scorer();
 
 // Analyses an already-open source (used by tests and the fuzzer).
 report::Verdict analyze_source(io::AudioSource& source, std::string display_path, dsp::FftCache& ffts,
-                               const AnalysisOptions& options, const model::RuleModel& model);
+                               const AnalysisOptions& options, const model::Scorer& model);
 
 // The same, with the per-file clock (options.timeout_s) started at t0.
 report::Verdict analyze_source(io::AudioSource& source, std::string display_path, dsp::FftCache& ffts,
-                               const AnalysisOptions& options, const model::RuleModel& model,
+                               const AnalysisOptions& options, const model::Scorer& model,
                                std::chrono::steady_clock::time_point t0);
 
 // The verdict of already extracted features (what analyze_source does after the pass);
 // elapsed_ms counts from t0.
-report::Verdict make_verdict(const FileFeatures& features, std::string display_path, const model::RuleModel& model,
+report::Verdict make_verdict(const FileFeatures& features, std::string display_path, const model::Scorer& model,
                              std::chrono::steady_clock::time_point t0);
 
 // Opens `path` and analyses it. Never throws for bad input: errors become error records.
 report::Verdict analyze_path(const std::string& path, dsp::FftCache& ffts, const AnalysisOptions& options,
-                             const model::RuleModel& model);
+                             const model::Scorer& model);
 
 }  // namespace fakeless

@@ -11,10 +11,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 
 #include "fakeless/analysis.hpp"
 #include "fakeless/cli/progress.hpp"
+#include "fakeless/model/rule_model.hpp"
+#include "fakeless/model/trees.hpp"
 #include "fakeless/pipeline.hpp"
 #include "fakeless/render/spectrogram.hpp"
 #include "fakeless/report/html.hpp"
@@ -28,7 +31,7 @@ namespace {
 
 constexpr int kExitUsage = 2;
 
-const std::vector<std::string> kSubcommands = {"scan", "features", "cache", "spectrogram", "report", "help"};
+const std::vector<std::string> kSubcommands = {"scan", "features", "cache", "spectrogram", "report", "models", "help"};
 
 // `fakeless PATH...` means `fakeless scan PATH...`.
 std::vector<std::string> with_default_subcommand(std::vector<std::string> args) {
@@ -177,7 +180,9 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
   std::string shard_text;
   bool quick = false;
   bool only_flagged = false;
-  double threshold = model::RuleParams{}.lossy_threshold;
+  std::optional<double> threshold;
+  std::string model_choice = "tree";
+  std::string model_file;
   std::string progress_mode = "auto";
   LogOptions scan_log;
   scan_cmd->add_option("paths", paths, "Files and directories to scan")->type_name("PATH...");
@@ -217,7 +222,9 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
                      "Analyse 6 segments of 5 s seeked over each file instead of all of it (files over 60 s)");
   scan_cmd->add_flag("--only-flagged", only_flagged,
                      "Write only the records of flagged files (and error records)");
-  scan_cmd->add_option("--threshold", threshold, "Flag a file lossy when p_lossy >= P (default 0.5)")
+  scan_cmd->add_option("--threshold", threshold,
+                       "Flag a file lossy when p_lossy >= P (default: the model's own, chosen on validation data;\n"
+                       "see `fakeless models`)")
       ->type_name("P")
       ->check([](const std::string& text) {
         try {
@@ -229,6 +236,12 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
           return std::string(e.what());
         }
       });
+  scan_cmd->add_option("--model", model_choice,
+                       "Scorer: tree (the trained trees, default) or rule (the documented cutoff rule)")
+      ->check(CLI::IsMember({"tree", "rule"}))
+      ->capture_default_str();
+  scan_cmd->add_option("--model-file", model_file, "Use this tree model (JSON from scripts/train-tree) instead of the built-in one")
+      ->type_name("FILE");
   scan_cmd->add_option("--progress", progress_mode,
                        "Progress line on stderr: auto (only when stderr is a terminal), always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}))
@@ -283,6 +296,13 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
         }
       });
   add_log_options(*feat_cmd, feat_log);
+
+  // models
+  auto* models_cmd = app.add_subcommand("models", "Print the models compiled into this binary and their model cards");
+  bool models_json = false;
+  LogOptions models_log;
+  models_cmd->add_flag("--json", models_json, "One JSON object per model (name, heads, card) instead of the cards");
+  add_log_options(*models_cmd, models_log);
 
   // spectrogram
   auto* spec_cmd = app.add_subcommand(
@@ -402,9 +422,24 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
       opt.cache = &*cache;
       log->debug("cache: {}", cache_file);
     }
-    model::RuleParams params;
-    params.lossy_threshold = threshold;
-    const model::RuleModel model(params);
+    std::unique_ptr<model::Scorer> scorer;
+    try {
+      if (model_choice == "rule") {
+        if (!model_file.empty()) throw std::invalid_argument("--model-file needs --model tree");
+        model::RuleParams params;
+        if (threshold) params.lossy_threshold = *threshold;
+        scorer = std::make_unique<model::RuleModel>(params);
+      } else {
+        model::TreeModel trees = model_file.empty() ? model::TreeModel::builtin() : model::TreeModel::from_file(model_file);
+        if (threshold) trees = trees.with_threshold(*threshold);
+        scorer = std::make_unique<model::TreeModel>(std::move(trees));
+      }
+    } catch (const std::exception& e) {
+      log->critical("{}", e.what());
+      return kExitUsage;
+    }
+    const model::Scorer& model = *scorer;
+    log->debug("model: {} (lossy threshold {})", model.name(), model.lossy_threshold());
     opt.observer = &progress;
 
     opt.spectrogram_dir = images_dir;
@@ -511,6 +546,49 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
     }
     return status;
   }
+  if (*models_cmd) {
+    auto log = make_logger(err, models_log);
+    const auto files = model::embedded_files();
+    auto card_of = [&](std::string_view json_name) -> std::string_view {
+      const std::string md = std::string(json_name.substr(0, json_name.size() - 5)) + ".md";
+      for (const auto& f : files) {
+        if (f.name == md) return f.data;
+      }
+      return {};
+    };
+    const std::string default_name = default_scorer().name();
+    int shown = 0;
+    for (const auto& f : files) {
+      if (f.name.size() <= 5 || f.name.substr(f.name.size() - 5) != ".json") continue;
+      model::TreeModel m;
+      try {
+        m = model::TreeModel::from_json_text(f.data, std::string(f.name));
+      } catch (const std::exception& e) {
+        log->error("{}", e.what());
+        return kExitUsage;
+      }
+      const std::string_view card = card_of(f.name);
+      if (models_json) {
+        nlohmann::ordered_json j = m.summary();
+        j["default"] = m.name() == default_name;
+        j["file"] = std::string(f.name);
+        j["card"] = std::string(card);
+        out << report::dump_line(j) << '\n';
+      } else {
+        if (shown > 0) out << "\n";
+        out << "# " << m.base_name() << (m.name() == default_name ? "  (default)" : "") << "\n"
+            << m.summary().dump() << "\n\n";
+        out << (card.empty() ? std::string_view("(no model card)\n") : card);
+      }
+      ++shown;
+    }
+    if (!models_json) {
+      out << (shown > 0 ? "\n" : "") << "# " << model::RuleModel::version()
+          << "  (--model rule)\nThe documented cutoff rule: see README.md, \"How the verdict is made\".\n";
+    }
+    out << std::flush;
+    return 0;
+  }
   if (*spec_cmd) {
     auto log = make_logger(err, spec_log);
     try {
@@ -521,7 +599,7 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
     }
     dsp::FftCache ffts;
     const AnalysisOptions options;
-    const model::RuleModel model;
+    const model::Scorer& model = default_scorer();
     render::SpectrogramResult r;
     try {
       r = render::spectrogram_of_path(spec_file, ffts, options, model, spec);
@@ -571,7 +649,7 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
     }
     dsp::FftCache ffts;
     const AnalysisOptions options;
-    const model::RuleModel model;
+    const model::Scorer& model = default_scorer();
     const report::ImageMaker images = [&](const std::string& path) -> report::Image {
       try {
         return {render::spectrogram_of_path(path, ffts, options, model, report_img).png, {}};

@@ -7,15 +7,8 @@
 #include <string>
 
 namespace fakeless::model {
-namespace {
-std::string khz(double hz) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f kHz", hz / 1000.0);
-  return buf;
-}
-}  // namespace
 
-std::string RuleModel::name() { return "rule-v2"; }
+std::string RuleModel::version() { return "rule-v2"; }
 
 void RuleParams::validate() const {
   if (!(lossy_threshold > 0.0 && lossy_threshold <= 1.0)) {
@@ -32,22 +25,9 @@ void RuleParams::validate() const {
 // The file is flagged lossy when p_lossy >= lossy_threshold (0.5 by default: all three
 // margins hold); --threshold moves that line.
 Decision RuleModel::decide(const FileFeatures& f) const {
+  if (auto early = decide_without_model(f)) return *early;
   Decision d;
   const auto& c = f.cutoff;
-  if (f.format.is_lossy_encoding) {
-    d.verdict = "lossy";
-    d.flags = {"lossy"};
-    d.p_lossy = 1.0;
-    d.confidence = 1.0;
-    d.reason = "the file itself is encoded with a lossy codec (" + f.format.encoding + ")";
-    return d;
-  }
-  if (c.active_frames == 0) {
-    d.verdict = "uncertain";
-    d.reason = c.frames == 0 ? "too short to analyse (shorter than one analysis frame)"
-                             : "no audible content to analyse (silence)";
-    return d;
-  }
 
   // Bit depth: exact, from the samples themselves.
   const auto& eb = f.bit_depth.effective_bits;

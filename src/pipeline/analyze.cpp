@@ -9,6 +9,7 @@
 #include "fakeless/error.hpp"
 #include "fakeless/pipeline.hpp"
 #include "fakeless/version.hpp"
+#include "fakeless/model/trees.hpp"
 
 namespace fakeless {
 
@@ -284,7 +285,11 @@ nlohmann::ordered_json features_to_json(const FileFeatures& f) {
   return j;
 }
 
-std::string model_name() { return model::RuleModel::name() + " (fakeless " + kVersion + ")"; }
+std::string model_name(const model::Scorer& model) { return model.name() + " (fakeless " + kVersion + ")"; }
+
+const model::Scorer& default_scorer() { return model::TreeModel::builtin(); }
+
+std::string model_name() { return model_name(default_scorer()); }
 
 namespace {
 
@@ -306,13 +311,13 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 report::Verdict analyze_source(io::AudioSource& source, std::string display_path, dsp::FftCache& ffts,
-                               const AnalysisOptions& options, const model::RuleModel& model) {
+                               const AnalysisOptions& options, const model::Scorer& model) {
   const auto t0 = std::chrono::steady_clock::now();
   return analyze_source(source, std::move(display_path), ffts, options, model, t0);
 }
 
 report::Verdict analyze_source(io::AudioSource& source, std::string display_path, dsp::FftCache& ffts,
-                               const AnalysisOptions& options, const model::RuleModel& model,
+                               const AnalysisOptions& options, const model::Scorer& model,
                                std::chrono::steady_clock::time_point t0) {
   std::optional<std::chrono::steady_clock::time_point> deadline;
   if (options.timeout_s > 0) {
@@ -323,7 +328,7 @@ report::Verdict analyze_source(io::AudioSource& source, std::string display_path
   return make_verdict(f, std::move(display_path), model, t0);
 }
 
-report::Verdict make_verdict(const FileFeatures& f, std::string display_path, const model::RuleModel& model,
+report::Verdict make_verdict(const FileFeatures& f, std::string display_path, const model::Scorer& model,
                              std::chrono::steady_clock::time_point t0) {
   report::Verdict v;
   v.path = std::move(display_path);
@@ -331,7 +336,18 @@ report::Verdict make_verdict(const FileFeatures& f, std::string display_path, co
   v.duration_s = f.duration_s();
   v.decision = model.decide(f);
   v.evidence = evidence_of(f);
-  v.model = model_name();
+  if (!v.decision.drivers.empty()) {
+    auto drivers = nlohmann::ordered_json::array();
+    for (const auto& dr : v.decision.drivers) {
+      nlohmann::ordered_json o;
+      o["feature"] = dr.feature;
+      o["value"] = dr.value ? nlohmann::ordered_json(*dr.value) : nlohmann::ordered_json(nullptr);
+      o["effect"] = dr.effect;
+      drivers.push_back(std::move(o));
+    }
+    v.evidence["drivers"] = std::move(drivers);
+  }
+  v.model = model_name(model);
   v.quick_segments = f.quick_segments;
   v.analysed_s = f.analysed_s();
   v.elapsed_ms = ms_since(t0);
@@ -339,7 +355,7 @@ report::Verdict make_verdict(const FileFeatures& f, std::string display_path, co
 }
 
 report::Verdict analyze_path(const std::string& path, dsp::FftCache& ffts, const AnalysisOptions& options,
-                             const model::RuleModel& model) {
+                             const model::Scorer& model) {
   const auto t0 = std::chrono::steady_clock::now();
   try {
     auto source = io::open_file(path);

@@ -28,7 +28,7 @@ std::string format_line(const report::Verdict& v) {
 }  // namespace
 
 SpectrogramResult spectrogram_of(io::AudioSource& source, const std::string& display_path, dsp::FftCache& ffts,
-                                 const AnalysisOptions& options, const model::RuleModel& model,
+                                 const AnalysisOptions& options, const model::Scorer& model,
                                  const SpectrogramParams& params) {
   const auto t0 = std::chrono::steady_clock::now();
   params.validate();
@@ -64,7 +64,7 @@ SpectrogramResult spectrogram_of(io::AudioSource& source, const std::string& dis
 }
 
 SpectrogramResult spectrogram_of_path(const std::string& path, dsp::FftCache& ffts, const AnalysisOptions& options,
-                                      const model::RuleModel& model, const SpectrogramParams& params) {
+                                      const model::Scorer& model, const SpectrogramParams& params) {
   auto source = io::open_file(path);
   return spectrogram_of(*source, path, ffts, options, model, params);
 }

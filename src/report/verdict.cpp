@@ -160,6 +160,14 @@ nlohmann::ordered_json to_json(const Verdict& v) {
   j["evidence"] = v.evidence;
   if (d.original_rate_hz) j["original_rate_hz"] = *d.original_rate_hz;
   if (d.original_bits) j["original_bits"] = *d.original_bits;
+  if (d.origin) {
+    nlohmann::ordered_json o;
+    o["codec"] = d.origin->codec;
+    o["bitrate_kbps"] = d.origin->bitrate_kbps ? nlohmann::ordered_json(*d.origin->bitrate_kbps) : nullptr;
+    o["confidence"] = number(d.origin->confidence, 3);
+    if (d.origin->bitrate_confidence) o["bitrate_confidence"] = number(d.origin->bitrate_confidence, 3);
+    j["origin"] = std::move(o);
+  }
   j["model"] = v.model;
   j["elapsed_ms"] = number(v.elapsed_ms, 0);
   if (v.quick_segments > 0) j["quick"] = {{"segments", v.quick_segments}, {"analysed_s", number(v.analysed_s, 3)}};
@@ -214,6 +222,25 @@ Verdict from_json(const nlohmann::ordered_json& j) {
   d.reason = j.value("reason", "");
   d.original_rate_hz = opt_int(j, "original_rate_hz");
   d.original_bits = opt_int(j, "original_bits");
+  if (j.contains("origin") && j["origin"].is_object()) {
+    const auto& o = j["origin"];
+    model::Origin origin;
+    origin.codec = o.value("codec", "");
+    origin.bitrate_kbps = opt_int(o, "bitrate_kbps");
+    origin.confidence = opt_double(o, "confidence").value_or(0.0);
+    origin.bitrate_confidence = opt_double(o, "bitrate_confidence");
+    d.origin = origin;
+  }
+  if (j.contains("evidence") && j["evidence"].contains("drivers") && j["evidence"]["drivers"].is_array()) {
+    for (const auto& o : j["evidence"]["drivers"]) {
+      if (!o.is_object()) continue;
+      model::Driver dr;
+      dr.feature = o.value("feature", "");
+      dr.value = opt_double(o, "value");
+      dr.effect = opt_double(o, "effect").value_or(0.0);
+      d.drivers.push_back(std::move(dr));
+    }
+  }
   const auto& f = j.at("format");
   v.format.container = f.value("container", "");
   v.format.encoding = f.value("encoding", "");

@@ -129,18 +129,18 @@ class Collector {
 
 }  // namespace
 
-std::string analysis_settings(const AnalysisOptions& analysis, const model::RuleModel& model) {
+std::string analysis_settings(const AnalysisOptions& analysis, const model::Scorer& model) {
   char buf[96];
   if (analysis.quick) {
     std::snprintf(buf, sizeof buf, "quick %dx%gs t=%g", analysis.quick_params.segments,
-                  analysis.quick_params.segment_s, model.params().lossy_threshold);
+                  analysis.quick_params.segment_s, model.lossy_threshold());
   } else {
-    std::snprintf(buf, sizeof buf, "full t=%g", model.params().lossy_threshold);
+    std::snprintf(buf, sizeof buf, "full t=%g", model.lossy_threshold());
   }
   return buf;
 }
 
-ScanStats run_scan(const ScanOptions& options, const model::RuleModel& model, report::ResultWriter& writer,
+ScanStats run_scan(const ScanOptions& options, const model::Scorer& model, report::ResultWriter& writer,
                    spdlog::logger& log, const std::atomic<bool>* stop) {
   const auto t0 = std::chrono::steady_clock::now();
   const int jobs = std::max(1, options.jobs);
@@ -150,7 +150,7 @@ ScanStats run_scan(const ScanOptions& options, const model::RuleModel& model, re
   Collector collector(writer, options, log);
   ResultCache* const cache = options.cache;
   const std::string settings = analysis_settings(options.analysis, model);
-  const std::string cache_model = options.cache_model.empty() ? model_name() : options.cache_model;
+  const std::string cache_model = options.cache_model.empty() ? model_name(model) : options.cache_model;
   std::atomic<std::int64_t> decoded{0};
   std::atomic<std::int64_t> from_cache{0};
   std::atomic<std::int64_t> cache_failures{0};

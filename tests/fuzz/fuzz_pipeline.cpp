@@ -1,5 +1,5 @@
 // libFuzzer target: bytes -> libsndfile (virtual I/O, the same decoder path as files) ->
-// the whole analysis -> the JSON record. Bad input must end as fakeless::Error; any other
+// the whole analysis and the default (tree) scorer -> the JSON record. Bad input must end as fakeless::Error; any other
 // exception, crash, leak or undefined behaviour is a finding.
 #include <cstddef>
 #include <cstdint>
@@ -10,7 +10,7 @@
 #include "fakeless/report/verdict.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const fakeless::model::RuleModel model;
+  static const fakeless::model::Scorer& model = fakeless::default_scorer();
   static fakeless::dsp::FftCache ffts;
   fakeless::AnalysisOptions options;
   options.block_frames = 1024;

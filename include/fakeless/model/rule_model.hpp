@@ -1,23 +1,15 @@
 #pragma once
-// The provisional scorer (until trained models land): a documented rule on the cutoff
-// and bit-depth features. See README.md, "How the verdict is made".
+// The documented rule on the cutoff and bit-depth features (`--model rule`): no training,
+// every threshold explained; the trained trees (model/trees.hpp) are the default. See README.md, "How the verdict is made".
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "fakeless/analysis.hpp"
+#include "fakeless/model/scorer.hpp"
 
 namespace fakeless::model {
 
-struct Decision {
-  std::string verdict;              // lossless | lossy | upsampled | padded | uncertain
-  std::vector<std::string> flags;   // every finding: lossy, upsampled, padded
-  std::optional<double> p_lossy;    // null when the file gives no evidence either way
-  std::optional<double> confidence; // confidence in `verdict`
-  std::string reason;               // one human sentence
-  std::optional<int> original_rate_hz;
-  std::optional<int> original_bits;
-};
 
 struct RuleParams {
   double min_sharpness_db = 33.0;     // brick-wall vs roll-off (see README: chosen on the train split)
@@ -33,11 +25,13 @@ struct RuleParams {
   void validate() const;  // throws std::invalid_argument naming the offending value
 };
 
-class RuleModel {
+class RuleModel final : public Scorer {
  public:
   explicit RuleModel(RuleParams params = {}) : params_((params.validate(), params)) {}
-  [[nodiscard]] Decision decide(const FileFeatures& features) const;
-  [[nodiscard]] static std::string name();
+  [[nodiscard]] Decision decide(const FileFeatures& features) const override;
+  [[nodiscard]] std::string name() const override { return version(); }
+  [[nodiscard]] double lossy_threshold() const override { return params_.lossy_threshold; }
+  [[nodiscard]] static std::string version();
   [[nodiscard]] const RuleParams& params() const { return params_; }
 
  private:

@@ -27,7 +27,7 @@
 #include "fakeless/analysis.hpp"
 #include "fakeless/dsp/stft.hpp"
 #include "fakeless/features/holes_mask.hpp"
-#include "fakeless/model/rule_model.hpp"
+#include "fakeless/model/scorer.hpp"
 #include "fakeless/report/verdict.hpp"
 
 namespace fakeless::render {
@@ -127,10 +127,10 @@ struct SpectrogramResult {
 // One decode pass: analyses the file (the same features and RuleModel decision as a
 // scan) and draws its spectrogram. Throws fakeless::Error for bad input.
 SpectrogramResult spectrogram_of(io::AudioSource& source, const std::string& display_path, dsp::FftCache& ffts,
-                                 const AnalysisOptions& options, const model::RuleModel& model,
+                                 const AnalysisOptions& options, const model::Scorer& model,
                                  const SpectrogramParams& params);
 SpectrogramResult spectrogram_of_path(const std::string& path, dsp::FftCache& ffts, const AnalysisOptions& options,
-                                      const model::RuleModel& model, const SpectrogramParams& params);
+                                      const model::Scorer& model, const SpectrogramParams& params);
 
 // A file name for the image of `path` inside an output directory: its base name (unsafe
 // characters replaced) and 12 hex digits of a stable hash of the absolute path, so

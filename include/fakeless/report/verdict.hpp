@@ -7,7 +7,7 @@
 
 #include "fakeless/error.hpp"
 #include "fakeless/io/audio_source.hpp"
-#include "fakeless/model/rule_model.hpp"
+#include "fakeless/model/scorer.hpp"
 
 namespace fakeless::report {
 

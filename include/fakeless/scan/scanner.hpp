@@ -16,7 +16,7 @@
 #include <spdlog/logger.h>
 
 #include "fakeless/analysis.hpp"
-#include "fakeless/model/rule_model.hpp"
+#include "fakeless/model/scorer.hpp"
 #include "fakeless/render/spectrogram.hpp"
 #include "fakeless/report/writers.hpp"
 #include "fakeless/scan/cache.hpp"
@@ -55,7 +55,7 @@ struct ScanOptions {
 };
 
 // The cache's "settings" key: what changes a verdict besides the model (mode, threshold).
-std::string analysis_settings(const AnalysisOptions& analysis, const model::RuleModel& model);
+std::string analysis_settings(const AnalysisOptions& analysis, const model::Scorer& model);
 
 struct ScanStats {
   std::int64_t files = 0;    // records made (one per file or unreadable path)
@@ -81,7 +81,7 @@ struct ScanStats {
 
 // `stop` (optional): when it becomes true no new file is started; files in flight finish
 // and are written.
-ScanStats run_scan(const ScanOptions& options, const model::RuleModel& model, report::ResultWriter& writer,
+ScanStats run_scan(const ScanOptions& options, const model::Scorer& model, report::ResultWriter& writer,
                    spdlog::logger& log, const std::atomic<bool>* stop = nullptr);
 
 }  // namespace fakeless::scan

@@ -1,0 +1,426 @@
+#include "fakeless/model/trees.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+#include <type_traits>
+
+namespace fakeless::model {
+namespace {
+
+constexpr const char* kFormat = "fakeless-trees";
+constexpr int kFormatVersion = 1;
+constexpr std::size_t kMaxDrivers = 4;
+
+[[noreturn]] void bad(const std::string& what, const std::string& msg) {
+  throw std::invalid_argument(what + ": " + msg);
+}
+
+// The array `key` of j: integers for an integral T, finite numbers for double.
+template <typename T>
+std::vector<T> array_of(const nlohmann::json& j, const char* key, const std::string& what) {
+  if (!j.contains(key) || !j[key].is_array()) bad(what, std::string("missing array '") + key + "'");
+  std::vector<T> out;
+  out.reserve(j[key].size());
+  for (const auto& v : j[key]) {
+    if constexpr (std::is_integral_v<T>) {
+      if (!v.is_number_integer()) bad(what, std::string("'") + key + "' holds a non-integer");
+      out.push_back(static_cast<T>(v.get<std::int64_t>()));
+    } else {
+      if (!v.is_number() || !std::isfinite(v.get<double>())) {
+        bad(what, std::string("'") + key + "' holds a non-number or a non-finite number");
+      }
+      out.push_back(v.get<double>());
+    }
+  }
+  return out;
+}
+
+Tree tree_from_json(const nlohmann::json& j, std::size_t n_features, const std::string& what) {
+  Tree t;
+  t.feature = array_of<std::int32_t>(j, "feature", what);
+  t.threshold = array_of<double>(j, "threshold", what);
+  t.missing_left = array_of<std::uint8_t>(j, "missing_left", what);
+  t.left = array_of<std::int32_t>(j, "left", what);
+  t.right = array_of<std::int32_t>(j, "right", what);
+  t.value = array_of<double>(j, "value", what);
+  const std::size_t n = t.feature.size();
+  if (n == 0) bad(what, "empty tree");
+  if (t.threshold.size() != n || t.missing_left.size() != n || t.left.size() != n || t.right.size() != n ||
+      t.value.size() != n) {
+    bad(what, "tree arrays differ in length");
+  }
+  // Children must come after their parent: evaluation always terminates, never leaves the arrays.
+  for (std::size_t i = 0; i < n; ++i) {
+    if (t.feature[i] < 0) continue;
+    if (static_cast<std::size_t>(t.feature[i]) >= n_features) bad(what, "split on an unknown feature index");
+    for (const auto c : {t.left[i], t.right[i]}) {
+      if (c <= static_cast<std::int32_t>(i) || static_cast<std::size_t>(c) >= n) bad(what, "bad child index");
+    }
+  }
+  return t;
+}
+
+double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
+
+double round_to(double v, double step) { return std::round(v / step) * step; }
+
+
+std::string describe(const Driver& d) {
+  char buf[160];
+  if (d.value) {
+    std::snprintf(buf, sizeof buf, "%s=%g (%+.1f)", d.feature.c_str(), *d.value, d.effect);
+  } else {
+    std::snprintf(buf, sizeof buf, "%s absent (%+.1f)", d.feature.c_str(), d.effect);
+  }
+  return buf;
+}
+
+}  // namespace
+
+std::size_t Tree::leaf(std::span<const double> x) const {
+  std::size_t i = 0;
+  while (feature[i] >= 0) {
+    const double v = x[static_cast<std::size_t>(feature[i])];
+    const bool go_left = std::isnan(v) ? missing_left[i] != 0 : v <= threshold[i];
+    i = static_cast<std::size_t>(go_left ? left[i] : right[i]);
+  }
+  return i;
+}
+
+TreeHead TreeHead::from_json(const nlohmann::json& j, std::size_t n_features, const std::string& what) {
+  if (!j.is_object()) bad(what, "not an object");
+  TreeHead h;
+  h.baseline_ = array_of<double>(j, "baseline", what);
+  h.columns_ = h.baseline_.size();
+  if (h.columns_ == 0) bad(what, "empty baseline");
+  if (!j.contains("classes") || !j["classes"].is_array()) bad(what, "missing 'classes'");
+  for (const auto& c : j["classes"]) {
+    if (!c.is_string()) bad(what, "a class name is not a string");
+    h.classes_.push_back(c.get<std::string>());
+  }
+  const std::size_t expect = h.columns_ == 1 ? 2 : h.columns_;
+  if (h.classes_.size() != expect) bad(what, "class count does not match the baseline");
+  if (!j.contains("trees") || !j["trees"].is_array()) bad(what, "missing 'trees'");
+  for (const auto& it : j["trees"]) {
+    if (!it.is_array() || it.size() != h.columns_) bad(what, "an iteration does not hold one tree per column");
+    std::vector<Tree> per;
+    for (const auto& t : it) per.push_back(tree_from_json(t, n_features, what));
+    h.trees_.push_back(std::move(per));
+  }
+  h.extra_ = nlohmann::json::object();
+  for (const auto& [k, v] : j.items()) {
+    if (k != "baseline" && k != "classes" && k != "trees" && k != "kind") h.extra_[k] = v;
+  }
+  return h;
+}
+
+std::size_t TreeHead::tree_count() const { return trees_.size() * columns_; }
+
+std::vector<double> TreeHead::raw(std::span<const double> x) const {
+  std::vector<double> r = baseline_;
+  for (const auto& it : trees_) {
+    for (std::size_t k = 0; k < columns_; ++k) r[k] += it[k].value[it[k].leaf(x)];
+  }
+  return r;
+}
+
+std::vector<double> TreeHead::proba(std::span<const double> x) const {
+  const auto r = raw(x);
+  if (columns_ == 1) {
+    const double p = sigmoid(r[0]);
+    return {1.0 - p, p};
+  }
+  const double m = *std::max_element(r.begin(), r.end());
+  std::vector<double> p(r.size());
+  double sum = 0.0;
+  for (std::size_t k = 0; k < r.size(); ++k) sum += (p[k] = std::exp(r[k] - m));
+  for (auto& v : p) v /= sum;
+  return p;
+}
+
+double TreeHead::contributions(std::span<const double> x, std::vector<double>& out) const {
+  double bias = columns_ == 1 ? baseline_[0] : 0.0;
+  if (columns_ != 1) return bias;
+  for (const auto& it : trees_) {
+    const Tree& t = it[0];
+    bias += t.value[0];
+    std::size_t i = 0;
+    while (t.feature[i] >= 0) {
+      const auto f = static_cast<std::size_t>(t.feature[i]);
+      const double v = x[f];
+      const bool go_left = std::isnan(v) ? t.missing_left[i] != 0 : v <= t.threshold[i];
+      const auto next = static_cast<std::size_t>(go_left ? t.left[i] : t.right[i]);
+      out[f] += t.value[next] - t.value[i];
+      i = next;
+    }
+  }
+  return bias;
+}
+
+TreeModel TreeModel::from_json_text(std::string_view text, const std::string& source) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    bad(source, std::string("not JSON: ") + e.what());
+  }
+  if (!j.is_object() || j.value("format", "") != kFormat) bad(source, "not a fakeless-trees model");
+  if (j.value("version", 0) != kFormatVersion) bad(source, "unsupported model format version");
+  TreeModel m;
+  m.name_ = j.value("name", "");
+  if (m.name_.empty()) bad(source, "the model has no name");
+  if (!j.contains("features") || !j["features"].is_array()) bad(source, "missing 'features'");
+  for (const auto& f : j["features"]) {
+    if (!f.is_string()) bad(source, "a feature name is not a string");
+    m.features_.push_back(f.get<std::string>());
+  }
+  if (!j.contains("heads") || !j["heads"].is_object()) bad(source, "missing 'heads'");
+  const auto& heads = j["heads"];
+  auto head = [&](const char* name, bool required) {
+    if (!heads.contains(name)) {
+      if (required) bad(source, std::string("missing head '") + name + "'");
+      return TreeHead{};
+    }
+    return TreeHead::from_json(heads[name], m.features_.size(), source + " head " + name);
+  };
+  m.lossy_ = head("lossy", true);
+  if (!m.lossy_.binary()) bad(source, "the lossy head must be binary");
+  m.codec_ = head("codec", false);
+  m.bitrate_ = head("bitrate", false);
+  m.upsampled_ = head("upsampled", false);
+  m.padded_ = head("padded", false);
+  const auto& lx = m.lossy_.extra();
+  if (lx.contains("calibration")) {
+    const auto& c = lx["calibration"];
+    if (c.value("kind", "") != "platt" || !c.contains("a") || !c["a"].is_number() || !c.contains("b") ||
+        !c["b"].is_number()) {
+      bad(source, "lossy calibration must be {kind: platt, a, b}");
+    }
+    m.platt_a_ = c["a"].get<double>();
+    m.platt_b_ = c["b"].get<double>();
+  }
+  auto unit = [&](const nlohmann::json& x, const char* key, double fallback) {
+    if (!x.contains(key)) return fallback;
+    if (!x[key].is_number()) bad(source, std::string("'") + key + "' is not a number");
+    const double v = x[key].get<double>();
+    if (!(v > 0.0 && v <= 1.0)) bad(source, std::string("'") + key + "' must be in (0, 1]");
+    return v;
+  };
+  m.threshold_ = unit(lx, "threshold", 0.5);
+  if (!m.upsampled_.empty()) {
+    m.upsampled_threshold_ = unit(m.upsampled_.extra(), "threshold", 0.5);
+    m.upsampled_min_rate_ = m.upsampled_.extra().value("min_rate_hz", 48001);
+  }
+  if (!m.padded_.empty()) m.padded_threshold_ = unit(m.padded_.extra(), "threshold", 0.5);
+  m.bytes_ = text.size();
+  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a 64
+  for (const unsigned char ch : text) {
+    h ^= ch;
+    h *= 1099511628211ULL;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  m.digest_ = std::string(hex, 8);
+  return m;
+}
+
+TreeModel TreeModel::from_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::invalid_argument("cannot read model file " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return from_json_text(ss.str(), path);
+}
+
+const TreeModel& TreeModel::builtin() {
+  static const TreeModel model = [] {
+    const EmbeddedFile* best = nullptr;
+    for (const auto& f : embedded_files()) {
+      const bool json = f.name.size() > 5 && f.name.substr(f.name.size() - 5) == ".json";
+      if (json && f.name.rfind("tree-", 0) == 0 && (best == nullptr || f.name > best->name)) best = &f;
+    }
+    if (best == nullptr) throw std::logic_error("no tree model was compiled in (data/models/tree-*.json)");
+    return from_json_text(best->data, std::string(best->name));
+  }();
+  return model;
+}
+
+TreeModel TreeModel::with_threshold(double t) const {
+  if (!(t > 0.0 && t <= 1.0)) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%g", t);
+    throw std::invalid_argument(std::string("lossy threshold must be in (0, 1], got ") + buf);
+  }
+  TreeModel m = *this;
+  m.threshold_ = t;
+  return m;
+}
+
+std::vector<double> TreeModel::vectorize(const nlohmann::ordered_json& features) const {
+  std::vector<double> x(features_.size(), std::numeric_limits<double>::quiet_NaN());
+  for (std::size_t i = 0; i < features_.size(); ++i) {
+    const auto it = features.find(features_[i]);
+    if (it != features.end() && it->is_number()) x[i] = it->get<double>();
+  }
+  return x;
+}
+
+double TreeModel::lossy_raw(std::span<const double> x) const { return lossy_.raw(x)[0]; }
+
+double TreeModel::p_lossy(std::span<const double> x) const {
+  return sigmoid(platt_a_ * lossy_raw(x) + platt_b_);
+}
+
+const TreeHead& TreeModel::head(const std::string& name) const {
+  if (name == "lossy") return lossy_;
+  if (name == "codec") return codec_;
+  if (name == "bitrate") return bitrate_;
+  if (name == "upsampled") return upsampled_;
+  if (name == "padded") return padded_;
+  throw std::invalid_argument("no head named " + name);
+}
+
+nlohmann::ordered_json TreeModel::summary() const {
+  nlohmann::ordered_json j;
+  j["name"] = name_;
+  j["version"] = name();
+  j["kind"] = "gradient-boosted trees";
+  j["features"] = features_.size();
+  j["bytes"] = bytes_;
+  j["lossy_threshold"] = threshold_;
+  nlohmann::ordered_json heads = nlohmann::ordered_json::object();
+  for (const char* h : {"lossy", "codec", "bitrate", "upsampled", "padded"}) {
+    const auto& t = head(h);
+    if (t.empty()) continue;
+    heads[h] = {{"classes", t.classes()}, {"trees", t.tree_count()}};
+  }
+  j["heads"] = heads;
+  return j;
+}
+
+Decision TreeModel::decide(const FileFeatures& f) const {
+  if (auto early = decide_without_model(f)) return *early;
+  Decision d;
+  const auto& c = f.cutoff;
+
+  const auto x = vectorize(features_to_json(f));
+
+  // lossy: calibrated probability, and the features that moved it
+  std::vector<double> contrib(features_.size(), 0.0);
+  lossy_.contributions(x, contrib);
+  const double p = round_to(p_lossy(x), 1e-4);
+  d.p_lossy = p;
+  const bool lossy = p >= threshold_;
+  std::vector<std::size_t> order(features_.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return std::abs(contrib[a]) > std::abs(contrib[b]); });
+  for (std::size_t k = 0; k < std::min(kMaxDrivers, order.size()); ++k) {
+    const std::size_t i = order[k];
+    const double effect = round_to(platt_a_ * contrib[i], 1e-3);
+    if (std::abs(effect) < 0.05) break;
+    Driver dr;
+    dr.feature = features_[i];
+    if (!std::isnan(x[i])) dr.value = x[i];
+    dr.effect = effect;
+    d.drivers.push_back(std::move(dr));
+  }
+
+  // where it came from
+  if (lossy && !codec_.empty()) {
+    const auto pc = codec_.proba(x);
+    const auto best = static_cast<std::size_t>(std::max_element(pc.begin(), pc.end()) - pc.begin());
+    Origin o;
+    o.codec = codec_.classes()[best];
+    o.confidence = round_to(pc[best], 1e-3);
+    if (!bitrate_.empty()) {
+      const auto pb = bitrate_.proba(x);
+      const auto bb = static_cast<std::size_t>(std::max_element(pb.begin(), pb.end()) - pb.begin());
+      try {
+        o.bitrate_kbps = std::stoi(bitrate_.classes()[bb]);
+        o.bitrate_confidence = round_to(pb[bb], 1e-3);
+      } catch (const std::exception&) {
+        // a class that is not a number: no bitrate
+      }
+    }
+    d.origin = o;
+  }
+
+  // bit depth: the exact count first (samples that use fewer bits), then the model
+  const auto& eb = f.bit_depth.effective_bits;
+  bool padded = eb && (f.format.is_float ? *eb <= 16 : *eb < f.format.bits);
+  if (padded) d.original_bits = *eb;
+  if (!padded && !padded_.empty() && (f.format.is_float || f.format.bits > 16)) {
+    padded = padded_.proba(x)[1] >= padded_threshold_;
+    if (padded && f.bit_depth.original_bits_estimate && *f.bit_depth.original_bits_estimate < f.format.bits) {
+      d.original_bits = *f.bit_depth.original_bits_estimate;
+    } else if (padded) {
+      d.original_bits = 16;
+    }
+  }
+
+  // sample rate
+  bool upsampled = false;
+  if (!upsampled_.empty() && f.format.sample_rate >= upsampled_min_rate_) {
+    upsampled = upsampled_.proba(x)[1] >= upsampled_threshold_;
+  }
+  if (upsampled) {
+    if (c.original_rate_estimate_hz) {
+      d.original_rate_hz = static_cast<int>(*c.original_rate_estimate_hz);
+    } else {
+      const std::optional<double> edge = c.upper_wall_hz ? c.upper_wall_hz : c.cutoff_hz;
+      if (edge && *edge > 19000 && *edge <= 24500) d.original_rate_hz = *edge <= 22250 ? 44100 : 48000;
+    }
+  }
+
+  if (lossy) d.flags.emplace_back("lossy");
+  if (upsampled) d.flags.emplace_back("upsampled");
+  if (padded) d.flags.emplace_back("padded");
+
+  std::string why;
+  if (c.cutoff_hz && c.cutoff_sharpness_db) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "cutoff at %s, %.0f dB drop", khz(*c.cutoff_hz).c_str(), *c.cutoff_sharpness_db);
+    why = buf;
+  } else if (c.bandwidth_hz) {
+    why = "no cutoff: content reaches " + khz(*c.bandwidth_hz);
+  } else {
+    why = "no cutoff";
+  }
+  std::string drivers;
+  for (std::size_t k = 0; k < std::min<std::size_t>(2, d.drivers.size()); ++k) {
+    drivers += (k ? ", " : "") + describe(d.drivers[k]);
+  }
+  if (!drivers.empty()) why += "; strongest evidence " + drivers;
+
+  if (lossy) {
+    d.verdict = "lossy";
+    d.confidence = p;
+    d.reason = why;
+    if (d.origin) d.reason = "probably " + d.origin->codec + "; " + d.reason;
+  } else if (upsampled) {
+    d.verdict = "upsampled";
+    d.confidence = round_to(upsampled_.proba(x)[1], 1e-4);
+    d.reason = "content stops at " + (c.bandwidth_hz ? khz(*c.bandwidth_hz) : std::string("?")) + " in a " +
+               khz(f.format.sample_rate) + " file";
+  } else if (padded) {
+    d.verdict = "padded";
+    d.confidence = eb && *eb < f.format.bits ? 0.99 : round_to(padded_.proba(x)[1], 1e-4);
+    d.reason = eb && *eb < f.format.bits
+                   ? "samples use only " + std::to_string(*eb) + " of " + std::to_string(f.format.bits) + " bits"
+                   : "the low bits hold only noise of a " + std::to_string(d.original_bits.value_or(16)) +
+                         "-bit source";
+  } else {
+    d.verdict = "lossless";
+    d.confidence = round_to(1.0 - p, 1e-4);
+    d.reason = why;
+  }
+  return d;
+}
+
+}  // namespace fakeless::model
