@@ -69,22 +69,27 @@ void BitDepthAnalyzer::consume_ints(const io::AudioBlock& block) {
   // samples on the same bin (padded data) do not wait for each other's stores; the
   // trigonometry is done once, in finish().
   if (grid_depths_[0] != 0) {
+    // In chunks: first the bin of every sample (a loop without stores to the histogram,
+    // which the compiler vectorises), then the increments alone.
     constexpr std::uint32_t kMinAbs = 4U << 16;  // 4 steps of the 16-bit grid
+    constexpr std::size_t kChunk = 2048;
+    std::array<std::uint16_t, kChunk> bins;
     std::uint32_t* h0 = residue_lanes_.data();
     std::uint32_t* h1 = h0 + kResidueBins;
-    std::size_t i = 0;
-    for (; i + 1 < n; i += 2) {
-      const auto u0 = static_cast<std::uint32_t>(v[i]);
-      const auto u1 = static_cast<std::uint32_t>(v[i + 1]);
-      const std::uint32_t a0 = v[i] < 0 ? 0U - u0 : u0;
-      const std::uint32_t a1 = v[i + 1] < 0 ? 0U - u1 : u1;
-      ++h0[a0 >= kMinAbs ? (u0 >> 4) & 0xFFFU : 4096U];
-      ++h1[a1 >= kMinAbs ? (u1 >> 4) & 0xFFFU : 4096U];
-    }
-    if (i < n) {
-      const auto u0 = static_cast<std::uint32_t>(v[i]);
-      const std::uint32_t a0 = v[i] < 0 ? 0U - u0 : u0;
-      ++h0[a0 >= kMinAbs ? (u0 >> 4) & 0xFFFU : 4096U];
+    for (std::size_t start = 0; start < n; start += kChunk) {
+      const std::size_t m = std::min(kChunk, n - start);
+      const std::int32_t* c = v + start;
+      for (std::size_t j = 0; j < m; ++j) {
+        const auto u = static_cast<std::uint32_t>(c[j]);
+        const std::uint32_t a = c[j] < 0 ? 0U - u : u;
+        bins[j] = static_cast<std::uint16_t>(a >= kMinAbs ? (u >> 4) & 0xFFFU : 4096U);
+      }
+      std::size_t j = 0;
+      for (; j + 1 < m; j += 2) {
+        ++h0[bins[j]];
+        ++h1[bins[j + 1]];
+      }
+      if (j < m) ++h0[bins[j]];
     }
     lane_samples_ += n;
     if (lane_samples_ > (std::uint64_t{1} << 31)) {  // before a uint32 bin could overflow
@@ -120,6 +125,9 @@ void BitDepthAnalyzer::consume_ints(const io::AudioBlock& block) {
       block_min_[1] = lo1;
       block_max_[0] = hi0;
       block_max_[1] = hi1;
+      int_or_ |= o0 | o1;
+      int_min_ = std::min({int_min_, lo0, lo1});
+      int_max_ = std::max({int_max_, hi0, hi1});
     } else {
       for (std::size_t c = 0; c < ch; ++c) {
         std::uint32_t o = 0;
@@ -134,6 +142,9 @@ void BitDepthAnalyzer::consume_ints(const io::AudioBlock& block) {
         block_or_[c] |= o;
         block_min_[c] = lo;
         block_max_[c] = hi;
+        int_or_ |= o;
+        int_min_ = std::min(int_min_, lo);
+        int_max_ = std::max(int_max_, hi);
       }
     }
     i += seg;
@@ -146,19 +157,23 @@ void BitDepthAnalyzer::consume(const io::AudioBlock& block) {
   const std::size_t n = block.frames * static_cast<std::size_t>(block.channels);
   if (!block.ints.empty()) {
     saw_ints_ = true;
-    if (stats_) consume_ints(block);
-    std::uint32_t acc = 0;
-    std::int32_t mx = 0;
-    std::int32_t mn = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::int32_t v = block.ints[i];
-      acc |= static_cast<std::uint32_t>(v);
-      mx = std::max(mx, v);
-      mn = std::min(mn, v);
+    if (stats_) {
+      consume_ints(block);  // gathers the OR, min and max of the samples on its way
+    } else {
+      std::uint32_t acc = 0;
+      std::int32_t mx = int_max_;
+      std::int32_t mn = int_min_;
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::int32_t v = block.ints[i];
+        acc |= static_cast<std::uint32_t>(v);
+        mx = std::max(mx, v);
+        mn = std::min(mn, v);
+      }
+      int_or_ |= acc;
+      int_max_ = mx;
+      int_min_ = mn;
     }
-    int_or_ |= acc;
-    const float pk = std::max(static_cast<float>(mx), -static_cast<float>(mn)) / 2147483648.0F;
-    peak_ = std::max(peak_, pk);
+    peak_ = std::max(peak_, std::max(static_cast<float>(int_max_), -static_cast<float>(int_min_)) / 2147483648.0F);
     return;
   }
   int min_exp = min_lsb_exp_;
