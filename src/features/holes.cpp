@@ -1,4 +1,5 @@
 #include "fakeless/features/holes.hpp"
+#include "fakeless/dsp/clones.hpp"
 #include "fakeless/params.hpp"
 
 #include <algorithm>
@@ -12,6 +13,46 @@ namespace {
 void require(bool ok, const char* name, double value) { require_param(ok, "holes", name, value); }
 
 float db_ratio(double db) { return static_cast<float>(std::pow(10.0, db / 10.0)); }
+
+// The loudest of the w bands on each side of bands [w, end) of `mid`, into left and right
+// (each a running max over i = 1..w, in that order, as a loop per band would take it).
+FAKELESS_CLONES void side_maxima(const float* mid, std::size_t w, std::size_t end, float* left, float* right) {
+  for (std::size_t b = w; b < end; ++b) {
+    left[b] = 0.0F;
+    right[b] = 0.0F;
+  }
+  for (std::size_t i = 1; i <= w; ++i) {
+    for (std::size_t b = w; b < end; ++b) {
+      left[b] = std::max(left[b], mid[b - i]);
+      right[b] = std::max(right[b], mid[b + i]);
+    }
+  }
+}
+
+struct MiddleCounts {
+  std::int64_t* eligible;
+  std::int64_t* pits;
+  std::int64_t* dropout_eligible;
+  std::int64_t* dropouts;
+};
+
+// Pit and dropout counts of bands [w, end) of the middle row, branch-free.
+FAKELESS_CLONES void middle_counts(const float* prev, const float* mid, const float* next, const float* left,
+                                   const float* right, std::size_t w, std::size_t end, float ratio,
+                                   float half_ratio, float elig_floor, MiddleCounts c) {
+  for (std::size_t b = w; b < end; ++b) {
+    const float side = std::min(left[b], right[b]);
+    const float here = mid[b];
+    const bool eligible = side >= elig_floor;
+    const bool pit = here < ratio * side && here < half_ratio * std::max(prev[b], next[b]);
+    c.eligible[b] += eligible ? 1 : 0;
+    c.pits[b] += eligible && pit ? 1 : 0;
+    const float around = std::min(prev[b], next[b]);
+    const bool dropout_eligible = around >= elig_floor;
+    c.dropout_eligible[b] += dropout_eligible ? 1 : 0;
+    c.dropouts[b] += dropout_eligible && here < ratio * around ? 1 : 0;
+  }
+}
 
 }  // namespace
 
@@ -49,6 +90,8 @@ HolesAnalyzer::HolesAnalyzer(int sample_rate_hz, const dsp::StftParams& stft, do
   rows_.assign(3 * bands_, 0.0F);
   prev_on_.assign(bands_, 0);
   rel_db_.assign(bands_, 0.0F);
+  left_.assign(bands_, 0.0F);
+  right_.assign(bands_, 0.0F);
   eligible_.assign(bands_, 0);
   pits_.assign(bands_, 0);
   dropouts_.assign(bands_, 0);
@@ -125,25 +168,11 @@ void HolesAnalyzer::evaluate_middle() {
   const float ratio = hole_ratio_;
   const float half_ratio = std::sqrt(hole_ratio_);  // half the depth, in dB, for the time test
   const std::size_t w = side_bands_;
-  for (std::size_t b = w; b + w < bands_; ++b) {
-    float left = 0.0F;
-    float right = 0.0F;
-    for (std::size_t i = 1; i <= w; ++i) {
-      left = std::max(left, mid[b - i]);
-      right = std::max(right, mid[b + i]);
-    }
-    const float side = std::min(left, right);
-    const float here = mid[b];
-    if (side >= elig_floor_) {
-      ++eligible_[b];
-      if (here < ratio * side && here < half_ratio * std::max(prev[b], next[b])) ++pits_[b];
-    }
-    const float around = std::min(prev[b], next[b]);
-    if (around >= elig_floor_) {
-      ++dropout_eligible_[b];
-      if (here < ratio * around) ++dropouts_[b];
-    }
-  }
+  if (2 * w >= bands_) return;
+  const std::size_t end = bands_ - w;
+  side_maxima(mid, w, end, left_.data(), right_.data());
+  middle_counts(prev, mid, next, left_.data(), right_.data(), w, end, ratio, half_ratio, elig_floor_,
+                {eligible_.data(), pits_.data(), dropout_eligible_.data(), dropouts_.data()});
 }
 
 HolesFeatures HolesAnalyzer::finish(std::optional<double> reference_hz) const {
