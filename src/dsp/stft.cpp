@@ -1,4 +1,5 @@
 #include "fakeless/dsp/stft.hpp"
+#include "fakeless/dsp/clones.hpp"
 
 #include <algorithm>
 #include <array>
@@ -8,6 +9,13 @@
 #include <string>
 
 namespace fakeless::dsp {
+
+FAKELESS_CLONES void mid_side(const float* stereo, std::size_t frames, float* mid, float* side) {
+  for (std::size_t i = 0; i < frames; ++i) {
+    mid[i] = (stereo[2 * i] + stereo[2 * i + 1]) * 0.5F;
+    if (side != nullptr) side[i] = (stereo[2 * i] - stereo[2 * i + 1]) * 0.5F;
+  }
+}
 
 StftParams StftParams::for_rate(int sample_rate_hz) {
   const double target = 0.0464 * sample_rate_hz;  // ~46 ms

@@ -35,6 +35,9 @@ inline double power_db(double power) { return power > 1e-20 ? 10.0 * std::log10(
 
 inline constexpr int kMaxHopFrames = 64;  // hop <= kMaxHopFrames * fft_size
 
+// Mid (L + R) / 2 and, unless side is null, side (L - R) / 2 of interleaved stereo frames.
+void mid_side(const float* stereo, std::size_t frames, float* mid, float* side);
+
 struct StftParams {
   int fft_size = 2048;
   int hop = 1024;
