@@ -29,6 +29,28 @@ FAKELESS_CLONES void side_maxima(const float* mid, std::size_t w, std::size_t en
   }
 }
 
+struct OnOff {
+  std::uint8_t* prev_on;
+  std::int64_t* on;
+  std::int64_t* transitions;
+  float* rel;
+};
+
+// Per band of a frame's row: on/off against the threshold (with hysteresis after a frame
+// whose state is known), the counts, and the level relative to the frame, branch-free.
+FAKELESS_CLONES void on_off(const float* row, std::size_t bands, bool have_prev, float on_threshold,
+                            float hysteresis_ratio, float inv_level, float rel_floor, OnOff o) {
+  const float raised = on_threshold * hysteresis_ratio;
+  for (std::size_t b = 0; b < bands; ++b) {
+    const float threshold = have_prev && o.prev_on[b] == 0 ? raised : on_threshold;
+    const std::uint8_t on = row[b] > threshold ? 1 : 0;
+    o.on[b] += on;
+    o.transitions[b] += have_prev && on != o.prev_on[b] ? 1 : 0;
+    o.prev_on[b] = on;
+    o.rel[b] = std::max(row[b] * inv_level, rel_floor);
+  }
+}
+
 struct MiddleCounts {
   std::int64_t* eligible;
   std::int64_t* pits;
@@ -131,17 +153,11 @@ void HolesAnalyzer::consume(const dsp::SpectrumFrame& frame) {
   const float on_threshold = std::max(on_floor_, level * off_ratio_);
   const float rel_floor = on_floor_ * inv_level;
 
-  for (std::size_t b = 0; b < bands_; ++b) {
-    // Hysteresis: an off band must rise hysteresis_db above the threshold to turn on, so
-    // a band hovering at the threshold (noise) does not flicker; a codec's switching,
-    // from content to nothing, does.
-    const float threshold = have_prev_on_ && prev_on_[b] == 0 ? on_threshold * hysteresis_ratio_ : on_threshold;
-    const std::uint8_t on = row[b] > threshold ? 1 : 0;
-    on_[b] += on;
-    if (have_prev_on_) transitions_[b] += on != prev_on_[b] ? 1 : 0;
-    prev_on_[b] = on;
-    rel_db_[b] = std::max(row[b] * inv_level, rel_floor);
-  }
+  // Hysteresis: an off band must rise hysteresis_db above the threshold to turn on, so
+  // a band hovering at the threshold (noise) does not flicker; a codec's switching,
+  // from content to nothing, does.
+  on_off(row, bands_, have_prev_on_, on_threshold, hysteresis_ratio_, inv_level, rel_floor,
+         {prev_on_.data(), on_.data(), transitions_.data(), rel_db_.data()});
   if (have_prev_on_) ++pairs_;
   have_prev_on_ = true;
 
