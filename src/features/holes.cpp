@@ -162,8 +162,10 @@ void HolesAnalyzer::consume(const dsp::SpectrumFrame& frame) {
   have_prev_on_ = true;
 
   // One logarithm per band (not per bin): the relative level in dB, for its spread in time.
+  // Bands clamped at the floor (silence above a cutoff) share one, taken once per frame.
+  const double floor_db = 10.0 * std::log10(static_cast<double>(rel_floor));
   for (std::size_t b = 0; b < bands_; ++b) {
-    const double db = 10.0 * std::log10(static_cast<double>(rel_db_[b]));
+    const double db = rel_db_[b] == rel_floor ? floor_db : 10.0 * std::log10(static_cast<double>(rel_db_[b]));
     rel_sum_[b] += db;
     rel_sq_[b] += db * db;
   }
