@@ -42,10 +42,12 @@ FAKELESS_CLONES void on_off(const float* row, std::size_t bands, bool have_prev,
                             float hysteresis_ratio, float inv_level, float rel_floor, OnOff o) {
   const float raised = on_threshold * hysteresis_ratio;
   for (std::size_t b = 0; b < bands; ++b) {
-    const float threshold = have_prev && o.prev_on[b] == 0 ? raised : on_threshold;
+    // Bitwise rather than && on the conditions: no branch, so the loop vectorises.
+    const bool was_off = have_prev & (o.prev_on[b] == 0);
+    const float threshold = was_off ? raised : on_threshold;
     const std::uint8_t on = row[b] > threshold ? 1 : 0;
     o.on[b] += on;
-    o.transitions[b] += have_prev && on != o.prev_on[b] ? 1 : 0;
+    o.transitions[b] += static_cast<std::int64_t>(have_prev & (on != o.prev_on[b]));
     o.prev_on[b] = on;
     o.rel[b] = std::max(row[b] * inv_level, rel_floor);
   }
@@ -65,14 +67,16 @@ FAKELESS_CLONES void middle_counts(const float* prev, const float* mid, const fl
   for (std::size_t b = w; b < end; ++b) {
     const float side = std::min(left[b], right[b]);
     const float here = mid[b];
-    const bool eligible = side >= elig_floor;
-    const bool pit = here < ratio * side && here < half_ratio * std::max(prev[b], next[b]);
-    c.eligible[b] += eligible ? 1 : 0;
-    c.pits[b] += eligible && pit ? 1 : 0;
+    // Bitwise rather than && on the conditions: no branch, so the loop vectorises.
+    const auto eligible = static_cast<std::int64_t>(side >= elig_floor);
+    const auto pit = static_cast<std::int64_t>(here < ratio * side) &
+                     static_cast<std::int64_t>(here < half_ratio * std::max(prev[b], next[b]));
+    c.eligible[b] += eligible;
+    c.pits[b] += eligible & pit;
     const float around = std::min(prev[b], next[b]);
-    const bool dropout_eligible = around >= elig_floor;
-    c.dropout_eligible[b] += dropout_eligible ? 1 : 0;
-    c.dropouts[b] += dropout_eligible && here < ratio * around ? 1 : 0;
+    const auto dropout_eligible = static_cast<std::int64_t>(around >= elig_floor);
+    c.dropout_eligible[b] += dropout_eligible;
+    c.dropouts[b] += dropout_eligible & static_cast<std::int64_t>(here < ratio * around);
   }
 }
 
