@@ -117,14 +117,18 @@ void CutoffAnalyzer::consume(const dsp::SpectrumFrame& frame) {
   // max(suffix, power) gives from 0: negative values and NaNs (never chosen by it) are never
   // chosen here either (negative patterns; a positive NaN is taken as 0).
   std::int32_t run = 0;  // the pattern of +0.0F
+  // The prefix sums (in band order) in the same loop: two independent chains side by side.
   suffix_max_[bands_] = 0.0F;
-  for (std::size_t b = bands_; b-- > 0;) {
+  prefix_[0] = 0.0F;
+  float sum = 0.0F;
+  for (std::size_t i = 0; i < bands_; ++i) {
+    const std::size_t b = bands_ - 1 - i;
     const float x = band_power_[b];
     run = std::max(run, std::isnan(x) ? 0 : std::bit_cast<std::int32_t>(x));
     suffix_max_[b] = std::bit_cast<float>(run);
+    sum += band_power_[i];
+    prefix_[i + 1] = sum;
   }
-  prefix_[0] = 0.0F;
-  for (std::size_t b = 0; b < bands_; ++b) prefix_[b + 1] = prefix_[b] + band_power_[b];
 
   const std::size_t w = frame_below_bands_;
   const std::size_t g = guard_bands_;
