@@ -189,3 +189,31 @@ TEST_CASE("bit-depth parameters are validated", "[bits]") {
   p.block_ms = 0;
   CHECK_THROWS_WITH(p.validate(), Catch::Contains("block_ms"));
 }
+
+TEST_CASE("effective bits and peak are the same with and without the sample statistics", "[bits]") {
+  // With statistics the OR, min and max come from the per-block pass; without, from a plain
+  // loop: both must agree, in mono, stereo and 3 channels, over several blocks.
+  for (const int ch : {1, 2, 3}) {
+    std::vector<std::int32_t> v(static_cast<std::size_t>(ch) * 3000);
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      v[i] = static_cast<std::int32_t>(((i * 2654435761U) % 40000U) - 20000U) * (1 << 12);
+    }
+    v[777] = INT32_MIN;  // the most negative sample sets the peak
+    fakeless::io::AudioBlock b;
+    b.ints = v;
+    b.samples.assign(v.size(), 0.0F);
+    b.frames = v.size() / static_cast<std::size_t>(ch);
+    b.channels = ch;
+    BitDepthAnalyzer with(44100, 24, {}, true);
+    BitDepthAnalyzer without(44100, 24, {}, false);
+    with.consume(b);
+    without.consume(b);
+    const auto a = with.finish();
+    const auto z = without.finish();
+    REQUIRE(a.effective_bits.has_value());
+    CHECK(a.effective_bits == z.effective_bits);
+    CHECK(*a.effective_bits == 20);  // multiples of 2^12 in 32-bit left-justified ints
+    CHECK(a.peak == z.peak);
+    CHECK(a.peak == 1.0);
+  }
+}

@@ -83,6 +83,33 @@ TEST_CASE("frames are cut the same way whatever the block size pushed", "[stft]"
   CHECK(whole.frames == pieces.frames);
 }
 
+TEST_CASE("frames read straight from the input and through the pending buffer are identical", "[stft]") {
+  // hop >= N: a push holding whole frames windows them in place (and several frames of one
+  // push are summed side by side); pushes of 333 samples go through the pending buffer.
+  const int rate = 44100;
+  for (const int hop_frames : {1, 3}) {
+    StftParams p = StftParams::for_rate(rate);
+    p.hop = hop_frames * p.fft_size;
+    std::vector<float> x(40000);
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      x[i] = static_cast<float>(std::sin(0.01 * static_cast<double>(i * i % 9973)));
+    }
+    FftCache cache;
+    Collect whole;
+    Stft a(p, rate, cache);
+    a.push(x, whole);
+    Collect pieces;
+    Stft b(p, rate, cache);
+    for (std::size_t pos = 0; pos < x.size(); pos += 333) {
+      const std::size_t n = std::min<std::size_t>(333, x.size() - pos);
+      b.push(std::span<const float>(x.data() + pos, n), pieces);
+    }
+    REQUIRE(whole.frames.size() == (x.size() - 2048) / static_cast<std::size_t>(p.hop) + 1);
+    CHECK(whole.frames == pieces.frames);
+    CHECK(whole.ms == pieces.ms);  // bit for bit
+  }
+}
+
 TEST_CASE("a stream shorter than one frame yields no frame", "[stft]") {
   FftCache cache;
   Stft s(StftParams::for_rate(44100), 44100, cache);

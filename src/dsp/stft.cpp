@@ -1,12 +1,21 @@
 #include "fakeless/dsp/stft.hpp"
+#include "fakeless/dsp/clones.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numbers>
 #include <stdexcept>
 #include <string>
 
 namespace fakeless::dsp {
+
+FAKELESS_CLONES void mid_side(const float* stereo, std::size_t frames, float* mid, float* side) {
+  for (std::size_t i = 0; i < frames; ++i) {
+    mid[i] = (stereo[2 * i] + stereo[2 * i + 1]) * 0.5F;
+    if (side != nullptr) side[i] = (stereo[2 * i] - stereo[2 * i + 1]) * 0.5F;
+  }
+}
 
 StftParams StftParams::for_rate(int sample_rate_hz) {
   const double target = 0.0464 * sample_rate_hz;  // ~46 ms
@@ -43,7 +52,7 @@ Stft::Stft(StftParams params, int sample_rate_hz, FftCache& cache)
   }
   pending_.assign(n, 0.0F);
   const std::size_t bins = n / 2 + 1;
-  power_.assign(bins, 0.0F);
+  batch_.assign(kBatch * bins, 0.0F);
   scale_.resize(bins);
   for (std::size_t k = 0; k < bins; ++k) {
     const double c = (k == 0 || k == bins - 1) ? 1.0 : 4.0;
@@ -67,13 +76,20 @@ void Stft::push(std::span<const float> mono, FrameConsumer& sink) {
       pos += gap;
       continue;
     }
+    if (filled_ == 0 && hop >= n && mono.size() - pos >= n) {
+      // A whole frame in the input: windowed from there, without a copy into pending_.
+      transform(mono.data() + pos, sink);
+      pos += n;
+      skip_ = hop - n;
+      continue;
+    }
     const std::size_t take = std::min(n - filled_, mono.size() - pos);
     std::copy_n(mono.begin() + static_cast<std::ptrdiff_t>(pos), take,
                 pending_.begin() + static_cast<std::ptrdiff_t>(filled_));
     filled_ += take;
     pos += take;
     if (filled_ == n) {
-      emit(sink);
+      transform(pending_.data(), sink);
       if (hop < n) {
         std::copy(pending_.begin() + static_cast<std::ptrdiff_t>(hop), pending_.end(), pending_.begin());
         filled_ = n - hop;
@@ -83,27 +99,58 @@ void Stft::push(std::span<const float> mono, FrameConsumer& sink) {
       }
     }
   }
+  emit(sink);
 }
 
-void Stft::emit(FrameConsumer& sink) {
+void Stft::transform(const float* samples, FrameConsumer& sink) {
   const auto n = static_cast<std::size_t>(params_.fft_size);
   float* in = fft_.input();
-  for (std::size_t i = 0; i < n; ++i) in[i] = pending_[i] * window_[i];
+  for (std::size_t i = 0; i < n; ++i) in[i] = samples[i] * window_[i];
   fft_.execute();
   const std::complex<float>* out = fft_.output();
-  const std::size_t bins = power_.size();
+  const std::size_t bins = scale_.size();
+  float* power = batch_.data() + batched_ * bins;
   for (std::size_t k = 0; k < bins; ++k) {
     const float re = out[k].real();
     const float im = out[k].imag();
-    power_[k] = (re * re + im * im) * scale_[k];
+    power[k] = (re * re + im * im) * scale_[k];
   }
-  double content = 0.0;
-  for (std::size_t k = first_content_bin_; k < bins; ++k) content += power_[k];
-  SpectrumFrame frame;
-  frame.index = frames_++;
-  frame.power = power_;
-  frame.mean_square = content * ms_norm_;
-  sink.consume(frame);
+  if (++batched_ == kBatch) emit(sink);
+}
+
+namespace {
+// The content sums of `count` frames' powers, each summed in bin order (the rounding of a
+// plain loop), side by side: independent additions, not one chain of latencies.
+template <std::size_t kCount>
+void content_sums(const float* power, std::size_t bins, std::size_t first, double* out) {
+  std::array<double, kCount> acc{};
+  for (std::size_t k = first; k < bins; ++k) {
+    for (std::size_t f = 0; f < kCount; ++f) acc[f] += power[f * bins + k];
+  }
+  for (std::size_t f = 0; f < kCount; ++f) out[f] = acc[f];
+}
+}  // namespace
+
+void Stft::emit(FrameConsumer& sink) {
+  static_assert(kBatch == 4);
+  if (batched_ == 0) return;
+  const std::size_t bins = scale_.size();
+  std::array<double, kBatch> content{};
+  switch (batched_) {
+    case 1: content_sums<1>(batch_.data(), bins, first_content_bin_, content.data()); break;
+    case 2: content_sums<2>(batch_.data(), bins, first_content_bin_, content.data()); break;
+    case 3: content_sums<3>(batch_.data(), bins, first_content_bin_, content.data()); break;
+    default: content_sums<4>(batch_.data(), bins, first_content_bin_, content.data()); break;
+  }
+  const std::size_t count = batched_;
+  batched_ = 0;
+  for (std::size_t f = 0; f < count; ++f) {
+    SpectrumFrame frame;
+    frame.index = frames_++;
+    frame.power = std::span<const float>(batch_.data() + f * bins, bins);
+    frame.mean_square = content[f] * ms_norm_;
+    sink.consume(frame);
+  }
 }
 
 }  // namespace fakeless::dsp

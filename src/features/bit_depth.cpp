@@ -1,4 +1,5 @@
 #include "fakeless/features/bit_depth.hpp"
+#include "fakeless/dsp/clones.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -9,6 +10,68 @@
 #include <string>
 
 namespace fakeless::features {
+namespace {
+
+constexpr std::uint32_t kResidueNearZero = 4096;
+
+// The residue bin of each of m samples: bits 15..4, or kResidueNearZero for samples within
+// 4 steps of the 16-bit grid from zero.
+FAKELESS_CLONES void residue_bins(const std::int32_t* v, std::size_t m, std::uint32_t* bins) {
+  constexpr std::uint32_t kMinAbs = 4U << 16;
+  for (std::size_t j = 0; j < m; ++j) {
+    const auto u = static_cast<std::uint32_t>(v[j]);
+    const std::uint32_t a = v[j] < 0 ? 0U - u : u;
+    bins[j] = a >= kMinAbs ? (u >> 4) & 0xFFFU : kResidueNearZero;
+  }
+}
+
+struct Extremes {
+  std::uint32_t bits_or;
+  std::int32_t lo;
+  std::int32_t hi;
+};
+
+// OR, min and max of channel 0 and 1 of `frames` interleaved stereo frames, onto e[0], e[1].
+FAKELESS_CLONES void stereo_extremes(const std::int32_t* p, std::size_t frames, Extremes* e) {
+  std::uint32_t o0 = 0, o1 = 0;
+  std::int32_t lo0 = e[0].lo, lo1 = e[1].lo, hi0 = e[0].hi, hi1 = e[1].hi;
+  for (std::size_t j = 0; j < frames; ++j) {
+    const std::int32_t a = p[2 * j];
+    const std::int32_t b = p[2 * j + 1];
+    o0 |= static_cast<std::uint32_t>(a);
+    o1 |= static_cast<std::uint32_t>(b);
+    lo0 = std::min(lo0, a);
+    hi0 = std::max(hi0, a);
+    lo1 = std::min(lo1, b);
+    hi1 = std::max(hi1, b);
+  }
+  e[0] = {e[0].bits_or | o0, lo0, hi0};
+  e[1] = {e[1].bits_or | o1, lo1, hi1};
+}
+
+// The same for one channel of `frames` frames of ch channels (ch == 1: contiguous).
+FAKELESS_CLONES void channel_extremes(const std::int32_t* p, std::size_t frames, std::size_t ch, Extremes& e) {
+  std::uint32_t o = 0;
+  std::int32_t lo = e.lo;
+  std::int32_t hi = e.hi;
+  if (ch == 1) {
+    for (std::size_t j = 0; j < frames; ++j) {
+      o |= static_cast<std::uint32_t>(p[j]);
+      lo = std::min(lo, p[j]);
+      hi = std::max(hi, p[j]);
+    }
+  } else {
+    for (std::size_t j = 0; j < frames; ++j) {
+      const std::int32_t a = p[j * ch];
+      o |= static_cast<std::uint32_t>(a);
+      lo = std::min(lo, a);
+      hi = std::max(hi, a);
+    }
+  }
+  e = {e.bits_or | o, lo, hi};
+}
+
+}  // namespace
 
 void BitDepthParams::validate() const {
   if (!(block_ms >= 1 && block_ms <= 1000)) {
@@ -69,22 +132,21 @@ void BitDepthAnalyzer::consume_ints(const io::AudioBlock& block) {
   // samples on the same bin (padded data) do not wait for each other's stores; the
   // trigonometry is done once, in finish().
   if (grid_depths_[0] != 0) {
-    constexpr std::uint32_t kMinAbs = 4U << 16;  // 4 steps of the 16-bit grid
+    // In chunks: first the bin of every sample (a loop without stores to the histogram,
+    // which the compiler vectorises), then the increments alone.
+    constexpr std::size_t kChunk = 2048;
+    std::array<std::uint32_t, kChunk> bins;
     std::uint32_t* h0 = residue_lanes_.data();
     std::uint32_t* h1 = h0 + kResidueBins;
-    std::size_t i = 0;
-    for (; i + 1 < n; i += 2) {
-      const auto u0 = static_cast<std::uint32_t>(v[i]);
-      const auto u1 = static_cast<std::uint32_t>(v[i + 1]);
-      const std::uint32_t a0 = v[i] < 0 ? 0U - u0 : u0;
-      const std::uint32_t a1 = v[i + 1] < 0 ? 0U - u1 : u1;
-      ++h0[a0 >= kMinAbs ? (u0 >> 4) & 0xFFFU : 4096U];
-      ++h1[a1 >= kMinAbs ? (u1 >> 4) & 0xFFFU : 4096U];
-    }
-    if (i < n) {
-      const auto u0 = static_cast<std::uint32_t>(v[i]);
-      const std::uint32_t a0 = v[i] < 0 ? 0U - u0 : u0;
-      ++h0[a0 >= kMinAbs ? (u0 >> 4) & 0xFFFU : 4096U];
+    for (std::size_t start = 0; start < n; start += kChunk) {
+      const std::size_t m = std::min(kChunk, n - start);
+      residue_bins(v + start, m, bins.data());
+      std::size_t j = 0;
+      for (; j + 1 < m; j += 2) {
+        ++h0[bins[j]];
+        ++h1[bins[j + 1]];
+      }
+      if (j < m) ++h0[bins[j]];
     }
     lane_samples_ += n;
     if (lane_samples_ > (std::uint64_t{1} << 31)) {  // before a uint32 bin could overflow
@@ -102,38 +164,26 @@ void BitDepthAnalyzer::consume_ints(const io::AudioBlock& block) {
     const std::size_t seg = std::min(block.frames - i, block_frames_ - block_fill_);
     const std::int32_t* p = v + i * ch;
     if (ch == 2) {
-      std::uint32_t o0 = 0, o1 = 0;
-      std::int32_t lo0 = block_min_[0], lo1 = block_min_[1], hi0 = block_max_[0], hi1 = block_max_[1];
-      for (std::size_t j = 0; j < seg; ++j) {
-        const std::int32_t a = p[2 * j];
-        const std::int32_t b = p[2 * j + 1];
-        o0 |= static_cast<std::uint32_t>(a);
-        o1 |= static_cast<std::uint32_t>(b);
-        lo0 = std::min(lo0, a);
-        hi0 = std::max(hi0, a);
-        lo1 = std::min(lo1, b);
-        hi1 = std::max(hi1, b);
+      std::array<Extremes, 2> e{{{0, block_min_[0], block_max_[0]}, {0, block_min_[1], block_max_[1]}}};
+      stereo_extremes(p, seg, e.data());
+      for (std::size_t c = 0; c < 2; ++c) {
+        block_or_[c] |= e[c].bits_or;
+        block_min_[c] = e[c].lo;
+        block_max_[c] = e[c].hi;
+        int_or_ |= e[c].bits_or;
+        int_min_ = std::min(int_min_, e[c].lo);
+        int_max_ = std::max(int_max_, e[c].hi);
       }
-      block_or_[0] |= o0;
-      block_or_[1] |= o1;
-      block_min_[0] = lo0;
-      block_min_[1] = lo1;
-      block_max_[0] = hi0;
-      block_max_[1] = hi1;
     } else {
       for (std::size_t c = 0; c < ch; ++c) {
-        std::uint32_t o = 0;
-        std::int32_t lo = block_min_[c];
-        std::int32_t hi = block_max_[c];
-        for (std::size_t j = 0; j < seg; ++j) {
-          const std::int32_t a = p[j * ch + c];
-          o |= static_cast<std::uint32_t>(a);
-          lo = std::min(lo, a);
-          hi = std::max(hi, a);
-        }
-        block_or_[c] |= o;
-        block_min_[c] = lo;
-        block_max_[c] = hi;
+        Extremes e{0, block_min_[c], block_max_[c]};
+        channel_extremes(p + c, seg, ch, e);
+        block_or_[c] |= e.bits_or;
+        block_min_[c] = e.lo;
+        block_max_[c] = e.hi;
+        int_or_ |= e.bits_or;
+        int_min_ = std::min(int_min_, e.lo);
+        int_max_ = std::max(int_max_, e.hi);
       }
     }
     i += seg;
@@ -146,19 +196,23 @@ void BitDepthAnalyzer::consume(const io::AudioBlock& block) {
   const std::size_t n = block.frames * static_cast<std::size_t>(block.channels);
   if (!block.ints.empty()) {
     saw_ints_ = true;
-    if (stats_) consume_ints(block);
-    std::uint32_t acc = 0;
-    std::int32_t mx = 0;
-    std::int32_t mn = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::int32_t v = block.ints[i];
-      acc |= static_cast<std::uint32_t>(v);
-      mx = std::max(mx, v);
-      mn = std::min(mn, v);
+    if (stats_) {
+      consume_ints(block);  // gathers the OR, min and max of the samples on its way
+    } else {
+      std::uint32_t acc = 0;
+      std::int32_t mx = int_max_;
+      std::int32_t mn = int_min_;
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::int32_t v = block.ints[i];
+        acc |= static_cast<std::uint32_t>(v);
+        mx = std::max(mx, v);
+        mn = std::min(mn, v);
+      }
+      int_or_ |= acc;
+      int_max_ = mx;
+      int_min_ = mn;
     }
-    int_or_ |= acc;
-    const float pk = std::max(static_cast<float>(mx), -static_cast<float>(mn)) / 2147483648.0F;
-    peak_ = std::max(peak_, pk);
+    peak_ = std::max(peak_, std::max(static_cast<float>(int_max_), -static_cast<float>(int_min_)) / 2147483648.0F);
     return;
   }
   int min_exp = min_lsb_exp_;

@@ -1,7 +1,9 @@
 #include "fakeless/features/cutoff.hpp"
+#include "fakeless/dsp/clones.hpp"
 #include "fakeless/params.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -16,6 +18,24 @@ double percentile(std::vector<double> v, double q) {
   const auto k = static_cast<std::size_t>(std::floor(q * static_cast<double>(v.size() - 1) + 0.5));
   std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
   return v[k];
+}
+
+// sum[k] += p[k] for k < n.
+FAKELESS_CLONES void accumulate(double* sum, const float* p, std::size_t n) {
+  for (std::size_t k = 0; k < n; ++k) sum[k] += p[k];
+}
+
+// The per-band counts of CutoffAnalyzer::consume for bands [lo, end), branch-free.
+FAKELESS_CLONES void count_walls(const float* prefix, const float* suffix_max, std::size_t lo, std::size_t end,
+                                 std::size_t g, std::size_t w, float inv_w, float present_level, float ratio,
+                                 std::int64_t* present, std::int64_t* wall) {
+  for (std::size_t b = lo; b < end; ++b) {
+    const float below = (prefix[b - g] - prefix[b - g - w]) * inv_w;
+    const auto content = static_cast<std::int64_t>(below > present_level);
+    const auto walled = static_cast<std::int64_t>(below >= ratio * suffix_max[b + g]);
+    present[b] += content;
+    wall[b] += content & walled;  // bitwise: no branch, so the loop vectorises
+  }
 }
 
 }  // namespace
@@ -83,7 +103,7 @@ void CutoffAnalyzer::consume(const dsp::SpectrumFrame& frame) {
   if (frame.mean_square < activity_ms_) return;
   ++active_;
   const std::span<const float> p = frame.power;
-  for (std::size_t k = 0; k < ltas_.size(); ++k) ltas_[k] += p[k];
+  accumulate(ltas_.data(), p.data(), ltas_.size());
 
   // Per-frame wall, in the linear domain (no logarithms per frame): the highest band b
   // where the mean band power just below b exceeds, by frame_drop_db, every band from
@@ -92,10 +112,23 @@ void CutoffAnalyzer::consume(const dsp::SpectrumFrame& frame) {
     const std::size_t k = b * kBinsPerBand;
     band_power_[b] = (p[k] + p[k + 1] + p[k + 2] + p[k + 3]) * 0.25F;
   }
+  // Suffix maxima, compared as bit patterns: for floats >= +0 their order is the values'
+  // order, and an integer max does not wait on a float compare. Exactly what
+  // max(suffix, power) gives from 0: negative values and NaNs (never chosen by it) are never
+  // chosen here either (negative patterns; a positive NaN is taken as 0).
+  std::int32_t run = 0;  // the pattern of +0.0F
+  // The prefix sums (in band order) in the same loop: two independent chains side by side.
   suffix_max_[bands_] = 0.0F;
-  for (std::size_t b = bands_; b-- > 0;) suffix_max_[b] = std::max(suffix_max_[b + 1], band_power_[b]);
   prefix_[0] = 0.0F;
-  for (std::size_t b = 0; b < bands_; ++b) prefix_[b + 1] = prefix_[b] + band_power_[b];
+  float sum = 0.0F;
+  for (std::size_t i = 0; i < bands_; ++i) {
+    const std::size_t b = bands_ - 1 - i;
+    const float x = band_power_[b];
+    run = std::max(run, std::isnan(x) ? 0 : std::bit_cast<std::int32_t>(x));
+    suffix_max_[b] = std::bit_cast<float>(run);
+    sum += band_power_[i];
+    prefix_[i + 1] = sum;
+  }
 
   const std::size_t w = frame_below_bands_;
   const std::size_t g = guard_bands_;
@@ -128,12 +161,9 @@ void CutoffAnalyzer::consume(const dsp::SpectrumFrame& frame) {
   // that much lower (a wall at b)?
   const float floor_f = suffix_max_[bands_ - kTopBands];
   const float present_level = ratio * floor_f;
-  for (std::size_t b = min_band_; b + g < bands_; ++b) {
-    const float below = (prefix_[b - g] - prefix_[b - g - w]) * inv_w;
-    if (below > present_level) {
-      ++present_[b];
-      if (below >= ratio * suffix_max_[b + g]) ++wall_[b];
-    }
+  if (min_band_ + g < bands_) {
+    count_walls(prefix_.data(), suffix_max_.data(), min_band_, bands_ - g, g, w, inv_w, present_level, ratio,
+                present_.data(), wall_.data());
   }
 }
 

@@ -1,4 +1,5 @@
 #include "fakeless/features/holes.hpp"
+#include "fakeless/dsp/clones.hpp"
 #include "fakeless/params.hpp"
 
 #include <algorithm>
@@ -12,6 +13,72 @@ namespace {
 void require(bool ok, const char* name, double value) { require_param(ok, "holes", name, value); }
 
 float db_ratio(double db) { return static_cast<float>(std::pow(10.0, db / 10.0)); }
+
+// The loudest of the w bands on each side of bands [w, end) of `mid`, into left and right
+// (each a running max over i = 1..w, in that order, as a loop per band would take it).
+FAKELESS_CLONES void side_maxima(const float* mid, std::size_t w, std::size_t end, float* left, float* right) {
+  for (std::size_t b = w; b < end; ++b) {
+    left[b] = 0.0F;
+    right[b] = 0.0F;
+  }
+  for (std::size_t i = 1; i <= w; ++i) {
+    for (std::size_t b = w; b < end; ++b) {
+      left[b] = std::max(left[b], mid[b - i]);
+      right[b] = std::max(right[b], mid[b + i]);
+    }
+  }
+}
+
+struct OnOff {
+  std::uint8_t* prev_on;
+  std::int64_t* on;
+  std::int64_t* transitions;
+  float* rel;
+};
+
+// Per band of a frame's row: on/off against the threshold (with hysteresis after a frame
+// whose state is known), the counts, and the level relative to the frame, branch-free.
+FAKELESS_CLONES void on_off(const float* row, std::size_t bands, bool have_prev, float on_threshold,
+                            float hysteresis_ratio, float inv_level, float rel_floor, OnOff o) {
+  const float raised = on_threshold * hysteresis_ratio;
+  for (std::size_t b = 0; b < bands; ++b) {
+    // Bitwise rather than && on the conditions: no branch, so the loop vectorises.
+    const bool was_off = have_prev & (o.prev_on[b] == 0);
+    const float threshold = was_off ? raised : on_threshold;
+    const std::uint8_t on = row[b] > threshold ? 1 : 0;
+    o.on[b] += on;
+    o.transitions[b] += static_cast<std::int64_t>(have_prev & (on != o.prev_on[b]));
+    o.prev_on[b] = on;
+    o.rel[b] = std::max(row[b] * inv_level, rel_floor);
+  }
+}
+
+struct MiddleCounts {
+  std::int64_t* eligible;
+  std::int64_t* pits;
+  std::int64_t* dropout_eligible;
+  std::int64_t* dropouts;
+};
+
+// Pit and dropout counts of bands [w, end) of the middle row, branch-free.
+FAKELESS_CLONES void middle_counts(const float* prev, const float* mid, const float* next, const float* left,
+                                   const float* right, std::size_t w, std::size_t end, float ratio,
+                                   float half_ratio, float elig_floor, MiddleCounts c) {
+  for (std::size_t b = w; b < end; ++b) {
+    const float side = std::min(left[b], right[b]);
+    const float here = mid[b];
+    // Bitwise rather than && on the conditions: no branch, so the loop vectorises.
+    const auto eligible = static_cast<std::int64_t>(side >= elig_floor);
+    const auto pit = static_cast<std::int64_t>(here < ratio * side) &
+                     static_cast<std::int64_t>(here < half_ratio * std::max(prev[b], next[b]));
+    c.eligible[b] += eligible;
+    c.pits[b] += eligible & pit;
+    const float around = std::min(prev[b], next[b]);
+    const auto dropout_eligible = static_cast<std::int64_t>(around >= elig_floor);
+    c.dropout_eligible[b] += dropout_eligible;
+    c.dropouts[b] += dropout_eligible & static_cast<std::int64_t>(here < ratio * around);
+  }
+}
 
 }  // namespace
 
@@ -49,6 +116,8 @@ HolesAnalyzer::HolesAnalyzer(int sample_rate_hz, const dsp::StftParams& stft, do
   rows_.assign(3 * bands_, 0.0F);
   prev_on_.assign(bands_, 0);
   rel_db_.assign(bands_, 0.0F);
+  left_.assign(bands_, 0.0F);
+  right_.assign(bands_, 0.0F);
   eligible_.assign(bands_, 0);
   pits_.assign(bands_, 0);
   dropouts_.assign(bands_, 0);
@@ -88,23 +157,19 @@ void HolesAnalyzer::consume(const dsp::SpectrumFrame& frame) {
   const float on_threshold = std::max(on_floor_, level * off_ratio_);
   const float rel_floor = on_floor_ * inv_level;
 
-  for (std::size_t b = 0; b < bands_; ++b) {
-    // Hysteresis: an off band must rise hysteresis_db above the threshold to turn on, so
-    // a band hovering at the threshold (noise) does not flicker; a codec's switching,
-    // from content to nothing, does.
-    const float threshold = have_prev_on_ && prev_on_[b] == 0 ? on_threshold * hysteresis_ratio_ : on_threshold;
-    const std::uint8_t on = row[b] > threshold ? 1 : 0;
-    on_[b] += on;
-    if (have_prev_on_) transitions_[b] += on != prev_on_[b] ? 1 : 0;
-    prev_on_[b] = on;
-    rel_db_[b] = std::max(row[b] * inv_level, rel_floor);
-  }
+  // Hysteresis: an off band must rise hysteresis_db above the threshold to turn on, so
+  // a band hovering at the threshold (noise) does not flicker; a codec's switching,
+  // from content to nothing, does.
+  on_off(row, bands_, have_prev_on_, on_threshold, hysteresis_ratio_, inv_level, rel_floor,
+         {prev_on_.data(), on_.data(), transitions_.data(), rel_db_.data()});
   if (have_prev_on_) ++pairs_;
   have_prev_on_ = true;
 
   // One logarithm per band (not per bin): the relative level in dB, for its spread in time.
+  // Bands clamped at the floor (silence above a cutoff) share one, taken once per frame.
+  const double floor_db = 10.0 * std::log10(static_cast<double>(rel_floor));
   for (std::size_t b = 0; b < bands_; ++b) {
-    const double db = 10.0 * std::log10(static_cast<double>(rel_db_[b]));
+    const double db = rel_db_[b] == rel_floor ? floor_db : 10.0 * std::log10(static_cast<double>(rel_db_[b]));
     rel_sum_[b] += db;
     rel_sq_[b] += db * db;
   }
@@ -125,25 +190,11 @@ void HolesAnalyzer::evaluate_middle() {
   const float ratio = hole_ratio_;
   const float half_ratio = std::sqrt(hole_ratio_);  // half the depth, in dB, for the time test
   const std::size_t w = side_bands_;
-  for (std::size_t b = w; b + w < bands_; ++b) {
-    float left = 0.0F;
-    float right = 0.0F;
-    for (std::size_t i = 1; i <= w; ++i) {
-      left = std::max(left, mid[b - i]);
-      right = std::max(right, mid[b + i]);
-    }
-    const float side = std::min(left, right);
-    const float here = mid[b];
-    if (side >= elig_floor_) {
-      ++eligible_[b];
-      if (here < ratio * side && here < half_ratio * std::max(prev[b], next[b])) ++pits_[b];
-    }
-    const float around = std::min(prev[b], next[b]);
-    if (around >= elig_floor_) {
-      ++dropout_eligible_[b];
-      if (here < ratio * around) ++dropouts_[b];
-    }
-  }
+  if (2 * w >= bands_) return;
+  const std::size_t end = bands_ - w;
+  side_maxima(mid, w, end, left_.data(), right_.data());
+  middle_counts(prev, mid, next, left_.data(), right_.data(), w, end, ratio, half_ratio, elig_floor_,
+                {eligible_.data(), pits_.data(), dropout_eligible_.data(), dropouts_.data()});
 }
 
 HolesFeatures HolesAnalyzer::finish(std::optional<double> reference_hz) const {

@@ -13,11 +13,18 @@
 #include <mutex>
 #include <vector>
 
+#include "fakeless/dsp/clones.hpp"
 #include "fakeless/error.hpp"
 #include "fakeless/io/audio_source.hpp"
 
 namespace fakeless::io {
 namespace {
+
+// Left-justified integers to floats: exactly v * 2^-31.
+FAKELESS_CLONES void ints_to_floats(const std::int32_t* in, std::size_t n, float* out) {
+  constexpr float kScale = 1.0F / 2147483648.0F;
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<float>(in[i]) * kScale;
+}
 
 struct SndfileCloser {
   void operator()(SNDFILE* f) const noexcept { sf_close(f); }
@@ -231,9 +238,7 @@ class SndfileSource final : public AudioSource {
     if (read_ints_) {
       block.ints.resize(max_frames * ch);
       got = sf_readf_int(handle_.get(), block.ints.data(), static_cast<sf_count_t>(max_frames));
-      constexpr float kScale = 1.0F / 2147483648.0F;
-      const auto n = static_cast<std::size_t>(got > 0 ? got : 0) * ch;
-      for (std::size_t i = 0; i < n; ++i) block.samples[i] = static_cast<float>(block.ints[i]) * kScale;
+      ints_to_floats(block.ints.data(), static_cast<std::size_t>(got > 0 ? got : 0) * ch, block.samples.data());
     } else {
       block.ints.clear();
       got = sf_readf_float(handle_.get(), block.samples.data(), static_cast<sf_count_t>(max_frames));

@@ -159,10 +159,7 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
         // Mid (mono) downmix before the FFT: one transform per frame whatever the channels.
         const float* s = block.samples.data();
         if (ch == 2) {
-          for (std::size_t i = 0; i < n; ++i) mono[i] = (s[2 * i] + s[2 * i + 1]) * 0.5F;
-          if (stereo) {
-            for (std::size_t i = 0; i < n; ++i) side[i] = (s[2 * i] - s[2 * i + 1]) * 0.5F;
-          }
+          dsp::mid_side(s, n, mono.data(), stereo ? side.data() : nullptr);
         } else {
           for (std::size_t i = 0; i < n; ++i) {
             float acc = 0.0F;

@@ -35,6 +35,9 @@ inline double power_db(double power) { return power > 1e-20 ? 10.0 * std::log10(
 
 inline constexpr int kMaxHopFrames = 64;  // hop <= kMaxHopFrames * fft_size
 
+// Mid (L + R) / 2 and, unless side is null, side (L - R) / 2 of interleaved stereo frames.
+void mid_side(const float* stereo, std::size_t frames, float* mid, float* side);
+
 struct StftParams {
   int fft_size = 2048;
   int hop = 1024;
@@ -61,7 +64,8 @@ class Stft {
  public:
   Stft(StftParams params, int sample_rate_hz, FftCache& cache);
 
-  // Feeds mono samples; calls sink.consume for every frame completed.
+  // Feeds mono samples; calls sink.consume for every frame completed, in order, before it
+  // returns (a frame's power span is valid until the next push).
   void push(std::span<const float> mono, FrameConsumer& sink);
   // Drops the samples of the frame being filled: the next frame starts with the next
   // sample pushed. Used between the segments of quick mode, so no frame straddles a join.
@@ -75,7 +79,12 @@ class Stft {
   [[nodiscard]] double bin_hz() const { return bin_hz_; }
 
  private:
+  // Windows and transforms the N samples at `samples` into the next batch slot.
+  void transform(const float* samples, FrameConsumer& sink);
+  // Hands the batched frames to sink (their signal powers summed side by side).
   void emit(FrameConsumer& sink);
+
+  static constexpr std::size_t kBatch = 4;  // frames transformed before they are emitted
 
   StftParams params_;
   double bin_hz_;
@@ -84,7 +93,8 @@ class Stft {
   std::vector<float> pending_;  // the last N samples seen
   std::size_t filled_ = 0;      // valid samples in pending_
   std::size_t skip_ = 0;        // samples still to discard before the next frame (hop > N)
-  std::vector<float> power_;
+  std::vector<float> batch_;    // kBatch x (N/2 + 1) bin powers, batched_ of them filled
+  std::size_t batched_ = 0;
   std::vector<float> scale_;    // c_k / (sum w)^2, zero below 20 Hz for mean_square
   std::size_t first_content_bin_ = 1;
   double ms_norm_ = 0.0;

@@ -79,6 +79,8 @@ class BitDepthAnalyzer {
   BitDepthParams params_;
   bool stats_;
   std::uint32_t int_or_ = 0;
+  std::int32_t int_min_ = 0;  // integer samples: extremes so far (0 before any)
+  std::int32_t int_max_ = 0;
   bool saw_ints_ = false;
   int min_lsb_exp_ = 1000;  // floats: lowest set bit exponent seen
   float peak_ = 0.0F;

@@ -119,6 +119,8 @@ class HolesAnalyzer final : public dsp::FrameConsumer {
   std::vector<std::uint8_t> prev_on_;
   bool have_prev_on_ = false;
   std::vector<float> rel_db_;  // scratch
+  std::vector<float> left_;    // scratch: loudest band within w below / above each band
+  std::vector<float> right_;
 
   std::int64_t active_ = 0;
   std::int64_t pairs_ = 0;       // consecutive active frame pairs
