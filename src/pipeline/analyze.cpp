@@ -61,8 +61,10 @@ FeatureGroups FeatureGroups::without(const std::string& comma_separated) {
       g.stereo = false;
     } else if (name == "bits") {
       g.bit_stats = false;
+    } else if (name == "grid") {
+      g.grid = false;
     } else if (!name.empty()) {
-      throw std::invalid_argument("unknown feature group '" + name + "' (holes, stereo, bits)");
+      throw std::invalid_argument("unknown feature group '" + name + "' (holes, stereo, bits, grid)");
     }
   }
   return g;
@@ -121,6 +123,9 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
     stereo.emplace(fmt.sample_rate, out.stft, options.stereo, options.cutoff);
     side_stft.emplace(stereo->side_stft(), fmt.sample_rate, ffts);
   }
+  // Codec grids: the loudest excerpt of the first two channels, kept for finish().
+  std::optional<features::GridAnalyzer> grid;
+  if (options.groups.grid) grid.emplace(fmt.sample_rate, fmt.channels, options.grid);
   MidFanOut fan(cutoff, holes ? &*holes : nullptr, stereo ? &*stereo : nullptr, tap);
 
   io::AudioBlock block;
@@ -151,6 +156,7 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
       }
       out.frames_read += static_cast<std::int64_t>(n);
       done += static_cast<std::int64_t>(n);
+      if (grid) grid->consume(block.samples.data(), n);
       std::span<const float> m;
       if (ch == 1) {
         m = std::span<const float>(block.samples.data(), n);
@@ -187,6 +193,7 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
     for (const auto& seg : segments) {
       source.seek(seg.start);
       stft.reset();
+      if (grid) grid->reset(seg.start);
       if (decode(seg.frames) < seg.frames) {
         throw Error(ErrorCode::truncated, "stream ends inside the segment at frame " + std::to_string(seg.start) +
                                               " (the header announces " + std::to_string(*fmt.frames) + " frames)");
@@ -204,6 +211,12 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
   const std::optional<double> reference = out.cutoff.cutoff_hz ? out.cutoff.cutoff_hz : out.cutoff.bandwidth_hz;
   if (holes) out.holes = holes->finish(reference);
   if (stereo) out.stereo = stereo->finish(reference, qfloor);
+  if (grid) {
+    // Coefficients zeroed by a codec come back at the rounding floor of the PCM that
+    // stored them: the effective depth (a 16-bit decode padded to 24 rounds at 16).
+    const int grid_bits = fmt.is_float ? 24 : std::clamp(out.bit_depth.effective_bits.value_or(fmt.bits), 8, 24);
+    out.grid = grid->finish(ffts, grid_bits);
+  }
   return out;
 }
 
@@ -281,6 +294,33 @@ nlohmann::ordered_json features_to_json(const FileFeatures& f) {
   j["zeroed_block_fraction"] = number(bd.zeroed_block_fraction, 4);
   j["zeroed_bits_mean"] = number(bd.zeroed_bits_mean, 3);
   j["block_bits_p10"] = opt_int(bd.block_bits_p10);
+
+  // codec grids (features/grid.hpp)
+  const auto& g = f.grid;
+  j["grid_excerpt_s"] = number(g.excerpt_s, 3);
+  j["grid_excerpt_rms_dbfs"] = number(g.excerpt_rms_dbfs, 2);
+  std::optional<std::size_t> best;
+  for (std::size_t i = 0; i < features::kGridFamilies; ++i) {
+    const auto& r = g.families[i];
+    const std::string name = "grid_" + std::string(features::to_string(features::kAllGridFamilies[i]));
+    j[name + "_evidence"] = number(r.evidence, 4);
+    j[name + "_z"] = number(r.z, 3);
+    j[name + "_excess"] = number(r.excess, 6);
+    j[name + "_offset"] = opt_int(r.offset);
+    if (r.evidence && (!best || *r.evidence > *g.families[*best].evidence)) best = i;
+  }
+  const features::GridFamilyResult none;
+  const auto& b = best ? g.families[*best] : none;
+  j["grid_best_family"] = best ? nlohmann::ordered_json(*best) : nullptr;
+  j["grid_best_evidence"] = number(b.evidence, 4);
+  j["grid_best_z"] = number(b.z, 3);
+  j["grid_best_excess"] = number(b.excess, 6);
+  for (std::size_t q = 0; q < 4; ++q) {
+    j["grid_best_null_q" + std::to_string(q + 1)] = number(b.null_quarter[q], 4);
+  }
+  for (std::size_t q = 0; q < 4; ++q) {
+    j["grid_best_excess_q" + std::to_string(q + 1)] = number(b.excess_quarter[q], 5);
+  }
   return j;
 }
 
