@@ -120,6 +120,25 @@ TEST_CASE("grid: the MDCT round trip of the test codec reconstructs the signal",
   }
 }
 
+TEST_CASE("grid: the FFT-based MDCT equals the DCT-IV reference", "[grid]") {
+  fakeless::dsp::FftCache ffts;
+  const auto x = music(8192, 3);
+  for (const auto fam : fakeless::features::kAllGridFamilies) {
+    const int m = fakeless::features::grid_hop(fam, kRate);
+    fakeless::features::GridMdct fast(fam, m, ffts);
+    std::vector<float> a(static_cast<std::size_t>(m)), b(static_cast<std::size_t>(m));
+    fast.forward(x.data() + 5, a.data());
+    fakeless::features::grid_mdct(x.data() + 5, fast.window().data(), m, ffts.dct4(m), b.data());
+    double err = 0, mag = 0;
+    for (std::size_t k = 0; k < a.size(); ++k) {
+      err = std::max(err, static_cast<double>(std::fabs(a[k] - b[k])));
+      mag = std::max(mag, static_cast<double>(std::fabs(b[k])));
+    }
+    INFO(fakeless::features::to_string(fam));
+    CHECK(err < 1e-4 * mag);
+  }
+}
+
 TEST_CASE("grid: MDCT-quantised audio is found at the codec's offset, for every family", "[grid]") {
   fakeless::dsp::FftCache ffts;
   const auto s = song();
@@ -138,6 +157,9 @@ TEST_CASE("grid: MDCT-quantised audio is found at the codec's offset, for every 
       CHECK(*res.evidence > kFound);
       CHECK(*res.excess > 0.02);
       CHECK(*res.z > 10.0);
+      const auto found = fakeless::features::grid_finding(g);
+      REQUIRE(found.has_value());
+      CHECK(fakeless::features::codec_of(found->family) == fakeless::features::codec_of(fam));
     }
   }
 }
@@ -170,6 +192,8 @@ TEST_CASE("grid: the same audio unquantised, genuine and band-limited genuine au
       CHECK(*res.evidence < kFound);
       CHECK(*res.excess < 0.01);
     }
+    INFO(c.name);
+    CHECK_FALSE(fakeless::features::grid_finding(g).has_value());
   }
 }
 
@@ -263,5 +287,13 @@ TEST_CASE("grid: the pipeline reports the file's offset, also from quick mode's 
                                                 testsig::quantise(testsig::interleave(l, r), 16));
     const auto j2 = fakeless::features_to_json(fakeless::extract_features(*src2, ffts, off));
     CHECK(j2["grid_best_evidence"].is_null());
+    CHECK(j["grid_fires"] == 1);
+
+    // The verdict names the codec and its grid.
+    const auto v = fakeless::make_verdict(f, "x.flac", fakeless::model::RuleModel{}, std::chrono::steady_clock::now());
+    REQUIRE(v.evidence["grid"].is_object());
+    CHECK(v.evidence["grid"]["codec"] == "aac");
+    CHECK(v.evidence["grid"]["offset"] == 300);
+    CHECK(v.evidence["grid"]["strength"].get<double>() > 0.02);
   }
 }

@@ -80,6 +80,35 @@ Dct4& FftCache::dct4(int size) {
   return *slot;
 }
 
+ComplexFft::ComplexFft(int size) : size_(size) {
+  if (size < 4 || size > (1 << 22)) {
+    throw std::invalid_argument("complex FFT size must be in [4, 2^22], got " + std::to_string(size));
+  }
+  std::lock_guard lock(planner_mutex());
+  buf_ = reinterpret_cast<std::complex<float>*>(fftwf_malloc(sizeof(fftwf_complex) * static_cast<std::size_t>(size)));
+  if (buf_ == nullptr) throw std::bad_alloc();
+  auto* b = reinterpret_cast<fftwf_complex*>(buf_);
+  plan_ = fftwf_plan_dft_1d(size, b, b, FFTW_FORWARD, FFTW_ESTIMATE);
+  if (plan_ == nullptr) {
+    fftwf_free(buf_);
+    throw std::runtime_error("FFTW could not plan a complex FFT of size " + std::to_string(size));
+  }
+}
+
+ComplexFft::~ComplexFft() {
+  std::lock_guard lock(planner_mutex());
+  fftwf_destroy_plan(static_cast<fftwf_plan>(plan_));
+  fftwf_free(buf_);
+}
+
+void ComplexFft::execute() { fftwf_execute(static_cast<fftwf_plan>(plan_)); }
+
+ComplexFft& FftCache::complex(int size) {
+  auto& slot = cffts_[size];
+  if (!slot) slot = std::make_unique<ComplexFft>(size);
+  return *slot;
+}
+
 RealFft& FftCache::get(int size) {
   auto& slot = ffts_[size];
   if (!slot) slot = std::make_unique<RealFft>(size);

@@ -44,6 +44,7 @@ void GridParams::validate() const {
   if (reference_offsets < 4 || reference_offsets > 256) bad("reference_offsets", reference_offsets);
   if (confirm_frames < 1 || confirm_frames > 1024) bad("confirm_frames", confirm_frames);
   if (!(null_level_lsb > 0.0 && null_level_lsb <= 64.0)) bad("null_level_lsb", null_level_lsb);
+  if (search_on_mid != 0 && search_on_mid != 1) bad("search_on_mid", search_on_mid);
 }
 
 int grid_hop(GridFamily family, int rate) {
@@ -129,6 +130,56 @@ void grid_mdct(const float* x, const float* w, int hop, dsp::Dct4& dct, float* o
   std::copy_n(dct.output(), hop, out);
 }
 
+GridMdct::GridMdct(GridFamily family, int hop, dsp::FftCache& ffts)
+    : hop_(hop), window_(grid_window(family, hop)), fft_(ffts.complex(hop / 2)) {
+  if (hop < 8 || hop % 2 != 0) throw std::invalid_argument("grid MDCT hop must be even and >= 8");
+  const auto h = static_cast<std::size_t>(hop / 2);
+  pre_.resize(h);
+  post_.resize(h);
+  u_.resize(static_cast<std::size_t>(hop));
+  for (std::size_t m = 0; m < h; ++m) {
+    const double a = -std::numbers::pi * (4.0 * static_cast<double>(m) + 1.0) / (4.0 * hop);
+    const double b = -std::numbers::pi * static_cast<double>(m) / hop;
+    pre_[m] = std::complex<float>(static_cast<float>(2.0 * std::cos(a)), static_cast<float>(2.0 * std::sin(a)));
+    post_[m] = std::complex<float>(static_cast<float>(std::cos(b)), static_cast<float>(std::sin(b)));
+  }
+}
+
+// DCT-IV of the folded frame u through an M/2-point FFT:
+//   v[m] = (u[2m] + i u[M-1-2m]) e^{-i pi (4m+1)/(4M)},  W = FFT(v) e^{-i pi m / M},
+//   Y[2m] = Re W[m], Y[M-1-2m] = -Im W[m]   (x2 in the pre-twiddle: REDFT11's scale).
+void GridMdct::forward(const float* x, float* out) {
+  const int M = hop_;
+  const int h = M / 2;
+  const float* w = window_.data();
+  float* u = u_.data();
+  for (int n = 0; n < h; ++n) {
+    const int i1 = 3 * h - 1 - n;
+    const int i2 = 3 * h + n;
+    const int i3 = M - 1 - n;
+    u[n] = -w[i1] * x[i1] - w[i2] * x[i2];
+    u[h + n] = w[n] * x[n] - w[i3] * x[i3];
+  }
+  // Plain float arithmetic: std::complex's operator* checks for NaN / infinity (C99
+  // Annex G) and is several times slower here.
+  auto* v = reinterpret_cast<float*>(fft_.data());
+  const auto* pre = reinterpret_cast<const float*>(pre_.data());
+  for (int m = 0; m < h; ++m) {
+    const float re = u[2 * m], im = u[M - 1 - 2 * m];
+    const float pr = pre[2 * m], pi = pre[2 * m + 1];
+    v[2 * m] = re * pr - im * pi;
+    v[2 * m + 1] = re * pi + im * pr;
+  }
+  fft_.execute();
+  const auto* post = reinterpret_cast<const float*>(post_.data());
+  for (int m = 0; m < h; ++m) {
+    const float re = v[2 * m], im = v[2 * m + 1];
+    const float pr = post[2 * m], pi = post[2 * m + 1];
+    out[2 * m] = re * pr - im * pi;
+    out[M - 1 - 2 * m] = -(re * pi + im * pr);
+  }
+}
+
 GridAnalyzer::GridAnalyzer(int sample_rate_hz, int channels, GridParams params)
     : rate_(sample_rate_hz), channels_(channels), used_(std::clamp(channels, 1, 2)), params_((params.validate(), params)) {
   if (channels < 1) throw std::invalid_argument("grid analysis needs at least one channel");
@@ -185,15 +236,14 @@ namespace {
 struct FrameCounter {
   int hop;
   int used;
-  const float* w;
   float t;   // L, R threshold
   float t2;  // |L +- R| threshold: sqrt(2) t (M, S against t / sqrt(2))
-  dsp::Dct4* dct;
+  GridMdct* mdct;
   std::vector<float> xl, xr;
 
   // Adds the tests per quarter of the bins to q[0..3]; returns the total.
   std::int64_t count(const float* x0, const float* x1, std::int64_t* q) {
-    grid_mdct(x0, w, hop, *dct, xl.data());
+    mdct->forward(x0, xl.data());
     std::int64_t total = 0;
     const int quarter = (hop + 3) / 4;
     if (used == 1) {
@@ -206,7 +256,7 @@ struct FrameCounter {
       }
       return total;
     }
-    grid_mdct(x1, w, hop, *dct, xr.data());
+    mdct->forward(x1, xr.data());
     for (int b = 0; b < 4; ++b) {
       const int lo = b * quarter, hi = std::min(hop, lo + quarter);
       std::int64_t n = 0;
@@ -243,13 +293,12 @@ GridFamilyResult GridAnalyzer::analyse(GridFamily family, dsp::FftCache& ffts, d
   if (len + 1 < 3 * H + H) return out;  // fewer than 2 frames per offset
   const std::size_t frames = (len + 1 - 3 * H) / H + 1;  // frames available at every offset
 
-  const std::vector<float> w = grid_window(family, hop);
+  GridMdct mdct(family, hop, ffts);
   FrameCounter fc{hop,
                   used_,
-                  w.data(),
                   static_cast<float>(params_.null_level_lsb * q * std::sqrt(2.0 * hop)),
                   static_cast<float>(params_.null_level_lsb * q * std::sqrt(2.0 * hop) * std::numbers::sqrt2),
-                  &ffts.dct4(hop),
+                  &mdct,
                   std::vector<float>(H),
                   std::vector<float>(H)};
   const float* x0 = best_[0].data();
@@ -284,12 +333,26 @@ GridFamilyResult GridAnalyzer::analyse(GridFamily family, dsp::FftCache& ffts, d
       first = j;
     }
   }
+  // Stereo: the mid (L + R) / 2 only, one transform per frame (against the level / sqrt 2).
+  const std::size_t region = first * H;
+  const std::size_t region_len = std::min(len - region, (f1 + 3) * H);
+  std::vector<float> mid;
+  const float* s0 = x0 + region;
+  FrameCounter fc1 = fc;
+  if (x1 != nullptr && params_.search_on_mid) {
+    mid.resize(region_len);
+    for (std::size_t i = 0; i < region_len; ++i) mid[i] = 0.5F * (x0[region + i] + x1[region + i]);
+    s0 = mid.data();
+    fc1.used = 1;
+    fc1.t = fc.t / std::numbers::sqrt2_v<float>;
+  }
+  const float* s1 = fc1.used == 2 ? x1 + region : nullptr;
   std::vector<double> c1(H);
   for (std::size_t o = 0; o < H; ++o) {
     std::int64_t n = 0;
-    for (std::size_t j = first; j < first + f1; ++j) {
+    for (std::size_t j = 0; j < f1; ++j) {
       const std::size_t t = o + j * H;
-      n += fc.count(x0 + t, x1 != nullptr ? x1 + t : nullptr, nullptr);
+      n += fc1.count(s0 + t, s1 != nullptr ? s1 + t : nullptr, nullptr);
     }
     c1[o] = static_cast<double>(n);
   }
@@ -311,6 +374,7 @@ GridFamilyResult GridAnalyzer::analyse(GridFamily family, dsp::FftCache& ffts, d
   }
 
   // Stage 2: candidates and references over the loudest confirm_frames frames.
+  // Stage-2 frames: the loudest confirm_frames (all when fewer).
   std::vector<std::size_t> js(frames);
   std::iota(js.begin(), js.end(), std::size_t{0});
   const std::size_t f2 = std::min<std::size_t>(static_cast<std::size_t>(params_.confirm_frames), frames);
@@ -383,6 +447,21 @@ GridFeatures GridAnalyzer::finish(dsp::FftCache& ffts, int floor_bits) {
   if (!(ms > 0)) return out;  // digital silence: nothing to align
   const double q = std::ldexp(1.0, -(std::clamp(floor_bits, 8, 32) - 1));
   for (const auto f : kAllGridFamilies) out.families[static_cast<std::size_t>(f)] = analyse(f, ffts, q);
+  return out;
+}
+
+}  // namespace fakeless::features
+
+namespace fakeless::features {
+
+std::optional<GridFinding> grid_finding(const GridFeatures& g, const GridRule& rule) {
+  std::optional<GridFinding> out;
+  for (std::size_t i = 0; i < kGridFamilies; ++i) {
+    const auto& r = g.families[i];
+    if (!r.z || !r.excess || !r.offset) continue;
+    if (*r.z <= rule.min_z || *r.excess <= rule.min_excess[i]) continue;
+    if (!out || *r.z > out->z) out = GridFinding{kAllGridFamilies[i], *r.offset, *r.excess, *r.z};
+  }
   return out;
 }
 

@@ -307,11 +307,14 @@ nlohmann::ordered_json features_to_json(const FileFeatures& f) {
     j[name + "_z"] = number(r.z, 3);
     j[name + "_excess"] = number(r.excess, 6);
     j[name + "_offset"] = opt_int(r.offset);
-    if (r.evidence && (!best || *r.evidence > *g.families[*best].evidence)) best = i;
+    if (r.z && (!best || *r.z > *g.families[*best].z)) best = i;  // the largest z
   }
   const features::GridFamilyResult none;
   const auto& b = best ? g.families[*best] : none;
   j["grid_best_family"] = best ? nlohmann::ordered_json(*best) : nullptr;
+  const auto fired = features::grid_finding(g);
+  j["grid_fires"] = best ? nlohmann::ordered_json(fired ? 1 : 0) : nullptr;
+  j["grid_fired_family"] = fired ? nlohmann::ordered_json(static_cast<int>(fired->family)) : nullptr;
   j["grid_best_evidence"] = number(b.evidence, 4);
   j["grid_best_z"] = number(b.z, 3);
   j["grid_best_excess"] = number(b.excess, 6);
@@ -324,7 +327,9 @@ nlohmann::ordered_json features_to_json(const FileFeatures& f) {
   return j;
 }
 
-std::string model_name() { return model::RuleModel::name() + " (fakeless " + kVersion + ")"; }
+// "+grid1": the verdict's evidence carries the codec-grid finding (features/grid.hpp); a
+// cache filled before it must not answer for it. Bump it when the grid rule changes.
+std::string model_name() { return model::RuleModel::name() + "+grid1 (fakeless " + kVersion + ")"; }
 
 namespace {
 
@@ -336,6 +341,17 @@ nlohmann::ordered_json evidence_of(const FileFeatures& f) {
   e["cutoff_stability"] = number(c.cutoff_stability, 3);
   e["bandwidth_hz"] = number(c.bandwidth_hz, 0);
   e["effective_bits"] = f.bit_depth.effective_bits ? nlohmann::ordered_json(*f.bit_depth.effective_bits) : nullptr;
+  // The codec grid, when the grid detector fires on its own (features::GridRule).
+  if (const auto g = features::grid_finding(f.grid)) {
+    nlohmann::ordered_json o;
+    o["codec"] = std::string(features::codec_of(g->family));
+    o["family"] = std::string(features::to_string(g->family));
+    o["offset"] = g->offset;
+    o["strength"] = number(g->excess, 4);
+    e["grid"] = std::move(o);
+  } else {
+    e["grid"] = nullptr;
+  }
   return e;
 }
 

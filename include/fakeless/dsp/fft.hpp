@@ -55,15 +55,36 @@ class Dct4 {
   void* plan_ = nullptr;
 };
 
+// Complex-to-complex forward transform, unnormalised: X[k] = sum_n x[n] e^{-2 pi i k n / N},
+// in place. Any size >= 4 (FFTW handles non-powers of two).
+class ComplexFft {
+ public:
+  explicit ComplexFft(int size);
+  ~ComplexFft();
+  ComplexFft(const ComplexFft&) = delete;
+  ComplexFft& operator=(const ComplexFft&) = delete;
+
+  [[nodiscard]] int size() const { return size_; }
+  [[nodiscard]] std::complex<float>* data() { return buf_; }  // size() values, in and out
+  void execute();
+
+ private:
+  int size_;
+  std::complex<float>* buf_ = nullptr;
+  void* plan_ = nullptr;
+};
+
 // Plans once per size per worker: each worker thread owns one cache.
 class FftCache {
  public:
   RealFft& get(int size);
   Dct4& dct4(int size);
+  ComplexFft& complex(int size);
 
  private:
   std::map<int, std::unique_ptr<RealFft>> ffts_;
   std::map<int, std::unique_ptr<Dct4>> dcts_;
+  std::map<int, std::unique_ptr<ComplexFft>> cffts_;
 };
 
 }  // namespace fakeless::dsp

@@ -36,7 +36,9 @@
 //  - Search (bounded cost per family): stage 1 counts null tests at every offset over the
 //    search_frames consecutive frames of the loudest part of the excerpt; its `candidates`
 //    best offsets and `reference_offsets` offsets spread over the hop (away from the
-//    candidates) are then counted again over the confirm_frames loudest frames.
+//    candidates) are then counted again over the confirm_frames loudest frames that share
+//    no sample with the stage-1 frames (an independent confirmation: a genuine file's
+//    best stage-1 offset is a noise maximum, and must not carry its luck into stage 2).
 //  - Per family, over the stage-2 offsets (counts are null tests per offset):
 //      evidence = (peak + 1) / (median + 1)  peak: best candidate; median: of references
 //      z        = (peak - median) / (1.4826 MAD + 1)  MAD: of the references
@@ -46,6 +48,7 @@
 //      null_quarter[i], i < 4: null fraction at the best offset in the i-th quarter of
 //                 [0, Nyquist); excess_quarter[i]: minus the references' median there.
 #include <array>
+#include <complex>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -66,10 +69,11 @@ std::string_view codec_of(GridFamily family);
 struct GridParams {
   double excerpt_s = 3.0;                 // [0.5, 60] s
   std::int64_t max_excerpt_frames = 1 << 18;  // [4096, 2^22]
-  int search_frames = 4;                  // [1, 64] stage-1 frames per offset
+  int search_frames = 2;                  // [1, 64] stage-1 frames per offset
   int candidates = 4;                     // [1, 64] offsets confirmed
-  int reference_offsets = 32;             // [4, 256]
-  int confirm_frames = 32;                // [1, 1024] stage-2 frames per offset
+  int reference_offsets = 24;             // [4, 256]
+  int confirm_frames = 16;                // [1, 1024] stage-2 frames per offset
+  int search_on_mid = 1;                  // 0 or 1: stage 1 on the mid only (stereo)
   double null_level_lsb = 0.5;            // (0, 64] see above
 
   void validate() const;  // throws std::invalid_argument naming the value
@@ -92,13 +96,51 @@ struct GridFeatures {
   [[nodiscard]] const GridFamilyResult& of(GridFamily f) const { return families[static_cast<std::size_t>(f)]; }
 };
 
+// The grid detector on its own: a family fires when z > min_z and excess > its
+// min_excess. Defaults: chosen on the corpus's train and val splits (scripts/grid-recall)
+// as the least values at which no lossless clip of those splits (genuine, band-limited,
+// upsampled, padded: 774 clips) fires; see docs/features.md for the test-split figures.
+struct GridRule {
+  double min_z = 6.0;
+  // Per family, in kAllGridFamilies order: aac_sine, aac_kbd, vorbis, wma, ac3, mp3.
+  std::array<double, kGridFamilies> min_excess = {0.0114, 0.0355, 0.0037, 0.0185, 0.0, 0.0};
+};
+
+struct GridFinding {
+  GridFamily family;
+  int offset = 0;
+  double excess = 0.0;  // the verdict's "strength"
+  double z = 0.0;
+};
+
+// The firing family with the largest z; nullopt when none fires.
+std::optional<GridFinding> grid_finding(const GridFeatures& grid, const GridRule& rule = {});
+
 // The family's transform, for tests and tools: hop M (0 when it does not apply at the rate)
 // and window (2M values).
 int grid_hop(GridFamily family, int sample_rate_hz);
 std::vector<float> grid_window(GridFamily family, int hop);
 
-// MDCT of 2M samples x (window w, 2M values) into out (M values), scaled as above.
+// MDCT of 2M samples x (window w, 2M values) into out (M values), scaled as above: the
+// reference implementation, through FFTW's DCT-IV.
 void grid_mdct(const float* x, const float* w, int hop, dsp::Dct4& dct, float* out);
+
+// The same MDCT through an M/2-point complex FFT (pre- and post-twiddle), about twice as
+// fast; what the analyzer uses. Plans come from the worker's FftCache.
+class GridMdct {
+ public:
+  GridMdct(GridFamily family, int hop, dsp::FftCache& ffts);
+  void forward(const float* x, float* out);  // 2M samples -> M coefficients
+  [[nodiscard]] int hop() const { return hop_; }
+  [[nodiscard]] const std::vector<float>& window() const { return window_; }
+
+ private:
+  int hop_;
+  std::vector<float> window_;
+  dsp::ComplexFft& fft_;
+  std::vector<std::complex<float>> pre_, post_;
+  std::vector<float> u_;
+};
 
 class GridAnalyzer {
  public:
