@@ -185,6 +185,13 @@ GridAnalyzer::GridAnalyzer(int sample_rate_hz, int channels, GridParams params)
   if (channels < 1) throw std::invalid_argument("grid analysis needs at least one channel");
   stretch_ = static_cast<std::size_t>(std::clamp<std::int64_t>(std::llround(params_.excerpt_s * std::max(sample_rate_hz, 1)),
                                                                1, params_.max_excerpt_frames));
+  // No family at this rate (above 96 kHz, below 8 kHz): keep nothing (used_ = 0), all
+  // results null.
+  if (std::none_of(kAllGridFamilies.begin(), kAllGridFamilies.end(),
+                   [&](GridFamily f) { return grid_hop(f, sample_rate_hz) > 0; })) {
+    used_ = 0;
+    return;
+  }
   for (int c = 0; c < used_; ++c) {
     cur_[static_cast<std::size_t>(c)].assign(stretch_, 0.0F);
     best_[static_cast<std::size_t>(c)].assign(stretch_, 0.0F);
@@ -204,6 +211,7 @@ void GridAnalyzer::close_stretch() {
 }
 
 void GridAnalyzer::consume(const float* s, std::size_t frames) {
+  if (used_ == 0) return;
   const auto ch = static_cast<std::size_t>(channels_);
   std::size_t i = 0;
   while (i < frames) {
@@ -438,8 +446,9 @@ GridFamilyResult GridAnalyzer::analyse(GridFamily family, dsp::FftCache& ffts, d
 }
 
 GridFeatures GridAnalyzer::finish(dsp::FftCache& ffts, int floor_bits) {
-  close_stretch();
   GridFeatures out;
+  if (used_ == 0) return out;
+  close_stretch();
   if (best_len_ == 0) return out;
   out.excerpt_s = static_cast<double>(best_len_) / rate_;
   const double ms = best_energy_ / (static_cast<double>(best_len_) * used_);
