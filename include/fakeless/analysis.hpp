@@ -13,6 +13,7 @@
 #include "fakeless/dsp/stft.hpp"
 #include "fakeless/features/bit_depth.hpp"
 #include "fakeless/features/cutoff.hpp"
+#include "fakeless/features/grid.hpp"
 #include "fakeless/features/holes.hpp"
 #include "fakeless/features/stereo.hpp"
 #include "fakeless/io/audio_source.hpp"
@@ -47,8 +48,9 @@ struct FeatureGroups {
   bool holes = true;      // spectral holes, band rupture, sub-cutoff behaviour, transients
   bool stereo = true;     // mid/side: a second (subsampled) spectrum of the side channel
   bool bit_stats = true;  // grid concentration and per-block low bits of integer samples
+  bool grid = true;       // codec-grid evidence: MDCT re-analysis on each codec's frame grid
 
-  // "holes,stereo,bits" -> those groups off; throws std::invalid_argument on an unknown name.
+  // "holes,stereo,bits,grid" -> those groups off; throws std::invalid_argument on an unknown name.
   static FeatureGroups without(const std::string& comma_separated);
 };
 
@@ -62,6 +64,7 @@ struct AnalysisOptions {
   features::HolesParams holes;
   features::StereoParams stereo;
   features::BitDepthParams bit_depth;
+  features::GridParams grid;
   FeatureGroups groups;
 };
 
@@ -74,6 +77,7 @@ struct FileFeatures {
   features::BitDepthFeatures bit_depth;
   features::HolesFeatures holes;
   features::StereoFeatures stereo;
+  features::GridFeatures grid;
 
   // The file's duration: decoded, or from the header when quick mode read segments only.
   [[nodiscard]] double duration_s() const {

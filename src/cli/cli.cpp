@@ -286,7 +286,7 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
   std::string feat_without;
   feat_cmd->add_option("files", feat_paths, "Audio files")->required()->type_name("FILE...");
   feat_cmd->add_option("--without", feat_without,
-                       "Feature groups to leave out (their fields are null): holes,stereo,bits")
+                       "Feature groups to leave out (their fields are null): holes,stereo,bits,grid")
       ->check([](const std::string& v) {
         try {
           (void)FeatureGroups::without(v);

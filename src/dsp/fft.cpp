@@ -45,6 +45,70 @@ RealFft::~RealFft() {
 
 void RealFft::execute() { fftwf_execute(static_cast<fftwf_plan>(plan_)); }
 
+Dct4::Dct4(int size) : size_(size) {
+  if (size < 16 || size % 2 != 0 || size > (1 << 22)) {
+    throw std::invalid_argument("DCT-IV size must be even, in [16, 2^22], got " + std::to_string(size));
+  }
+  std::lock_guard lock(planner_mutex());
+  in_ = static_cast<float*>(fftwf_malloc(sizeof(float) * static_cast<std::size_t>(size)));
+  out_ = static_cast<float*>(fftwf_malloc(sizeof(float) * static_cast<std::size_t>(size)));
+  if (in_ == nullptr || out_ == nullptr) {
+    fftwf_free(in_);
+    fftwf_free(out_);
+    throw std::bad_alloc();
+  }
+  plan_ = fftwf_plan_r2r_1d(size, in_, out_, FFTW_REDFT11, FFTW_ESTIMATE);
+  if (plan_ == nullptr) {
+    fftwf_free(in_);
+    fftwf_free(out_);
+    throw std::runtime_error("FFTW could not plan a DCT-IV of size " + std::to_string(size));
+  }
+}
+
+Dct4::~Dct4() {
+  std::lock_guard lock(planner_mutex());
+  fftwf_destroy_plan(static_cast<fftwf_plan>(plan_));
+  fftwf_free(in_);
+  fftwf_free(out_);
+}
+
+void Dct4::execute() { fftwf_execute(static_cast<fftwf_plan>(plan_)); }
+
+Dct4& FftCache::dct4(int size) {
+  auto& slot = dcts_[size];
+  if (!slot) slot = std::make_unique<Dct4>(size);
+  return *slot;
+}
+
+ComplexFft::ComplexFft(int size) : size_(size) {
+  if (size < 4 || size > (1 << 22)) {
+    throw std::invalid_argument("complex FFT size must be in [4, 2^22], got " + std::to_string(size));
+  }
+  std::lock_guard lock(planner_mutex());
+  buf_ = reinterpret_cast<std::complex<float>*>(fftwf_malloc(sizeof(fftwf_complex) * static_cast<std::size_t>(size)));
+  if (buf_ == nullptr) throw std::bad_alloc();
+  auto* b = reinterpret_cast<fftwf_complex*>(buf_);
+  plan_ = fftwf_plan_dft_1d(size, b, b, FFTW_FORWARD, FFTW_ESTIMATE);
+  if (plan_ == nullptr) {
+    fftwf_free(buf_);
+    throw std::runtime_error("FFTW could not plan a complex FFT of size " + std::to_string(size));
+  }
+}
+
+ComplexFft::~ComplexFft() {
+  std::lock_guard lock(planner_mutex());
+  fftwf_destroy_plan(static_cast<fftwf_plan>(plan_));
+  fftwf_free(buf_);
+}
+
+void ComplexFft::execute() { fftwf_execute(static_cast<fftwf_plan>(plan_)); }
+
+ComplexFft& FftCache::complex(int size) {
+  auto& slot = cffts_[size];
+  if (!slot) slot = std::make_unique<ComplexFft>(size);
+  return *slot;
+}
+
 RealFft& FftCache::get(int size) {
   auto& slot = ffts_[size];
   if (!slot) slot = std::make_unique<RealFft>(size);

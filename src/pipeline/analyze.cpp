@@ -62,8 +62,10 @@ FeatureGroups FeatureGroups::without(const std::string& comma_separated) {
       g.stereo = false;
     } else if (name == "bits") {
       g.bit_stats = false;
+    } else if (name == "grid") {
+      g.grid = false;
     } else if (!name.empty()) {
-      throw std::invalid_argument("unknown feature group '" + name + "' (holes, stereo, bits)");
+      throw std::invalid_argument("unknown feature group '" + name + "' (holes, stereo, bits, grid)");
     }
   }
   return g;
@@ -122,6 +124,9 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
     stereo.emplace(fmt.sample_rate, out.stft, options.stereo, options.cutoff);
     side_stft.emplace(stereo->side_stft(), fmt.sample_rate, ffts);
   }
+  // Codec grids: the loudest excerpt of the first two channels, kept for finish().
+  std::optional<features::GridAnalyzer> grid;
+  if (options.groups.grid) grid.emplace(fmt.sample_rate, fmt.channels, options.grid);
   MidFanOut fan(cutoff, holes ? &*holes : nullptr, stereo ? &*stereo : nullptr, tap);
 
   io::AudioBlock block;
@@ -152,6 +157,7 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
       }
       out.frames_read += static_cast<std::int64_t>(n);
       done += static_cast<std::int64_t>(n);
+      if (grid) grid->consume(block.samples.data(), n);
       std::span<const float> m;
       if (ch == 1) {
         m = std::span<const float>(block.samples.data(), n);
@@ -185,6 +191,7 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
     for (const auto& seg : segments) {
       source.seek(seg.start);
       stft.reset();
+      if (grid) grid->reset(seg.start);
       if (decode(seg.frames) < seg.frames) {
         throw Error(ErrorCode::truncated, "stream ends inside the segment at frame " + std::to_string(seg.start) +
                                               " (the header announces " + std::to_string(*fmt.frames) + " frames)");
@@ -202,6 +209,12 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
   const std::optional<double> reference = out.cutoff.cutoff_hz ? out.cutoff.cutoff_hz : out.cutoff.bandwidth_hz;
   if (holes) out.holes = holes->finish(reference);
   if (stereo) out.stereo = stereo->finish(reference, qfloor);
+  if (grid) {
+    // Coefficients zeroed by a codec come back at the rounding floor of the PCM that
+    // stored them: the effective depth (a 16-bit decode padded to 24 rounds at 16).
+    const int grid_bits = fmt.is_float ? 24 : std::clamp(out.bit_depth.effective_bits.value_or(fmt.bits), 8, 24);
+    out.grid = grid->finish(ffts, grid_bits);
+  }
   return out;
 }
 
@@ -279,10 +292,44 @@ nlohmann::ordered_json features_to_json(const FileFeatures& f) {
   j["zeroed_block_fraction"] = number(bd.zeroed_block_fraction, 4);
   j["zeroed_bits_mean"] = number(bd.zeroed_bits_mean, 3);
   j["block_bits_p10"] = opt_int(bd.block_bits_p10);
+
+  // codec grids (features/grid.hpp)
+  const auto& g = f.grid;
+  j["grid_excerpt_s"] = number(g.excerpt_s, 3);
+  j["grid_excerpt_rms_dbfs"] = number(g.excerpt_rms_dbfs, 2);
+  std::optional<std::size_t> best;
+  for (std::size_t i = 0; i < features::kGridFamilies; ++i) {
+    const auto& r = g.families[i];
+    const std::string name = "grid_" + std::string(features::to_string(features::kAllGridFamilies[i]));
+    j[name + "_evidence"] = number(r.evidence, 4);
+    j[name + "_z"] = number(r.z, 3);
+    j[name + "_excess"] = number(r.excess, 6);
+    j[name + "_offset"] = opt_int(r.offset);
+    if (r.z && (!best || *r.z > *g.families[*best].z)) best = i;  // the largest z
+  }
+  const features::GridFamilyResult none;
+  const auto& b = best ? g.families[*best] : none;
+  j["grid_best_family"] = best ? nlohmann::ordered_json(*best) : nullptr;
+  const auto fired = features::grid_finding(g);
+  j["grid_fires"] = best ? nlohmann::ordered_json(fired ? 1 : 0) : nullptr;
+  j["grid_fired_family"] = fired ? nlohmann::ordered_json(static_cast<int>(fired->family)) : nullptr;
+  j["grid_best_evidence"] = number(b.evidence, 4);
+  j["grid_best_z"] = number(b.z, 3);
+  j["grid_best_excess"] = number(b.excess, 6);
+  for (std::size_t q = 0; q < 4; ++q) {
+    j["grid_best_null_q" + std::to_string(q + 1)] = number(b.null_quarter[q], 4);
+  }
+  for (std::size_t q = 0; q < 4; ++q) {
+    j["grid_best_excess_q" + std::to_string(q + 1)] = number(b.excess_quarter[q], 5);
+  }
   return j;
 }
 
-std::string model_name(const model::Scorer& model) { return model.name() + " (fakeless " + kVersion + ")"; }
+// "+grid1": the verdict's evidence carries the codec-grid finding (features/grid.hpp); a
+// cache filled before it must not answer for it. Bump it when the grid rule changes.
+std::string model_name(const model::Scorer& model) {
+  return model.name() + "+grid1 (fakeless " + kVersion + ")";
+}
 
 const model::Scorer& default_scorer() { return model::TreeModel::builtin(); }
 
@@ -298,6 +345,17 @@ nlohmann::ordered_json evidence_of(const FileFeatures& f) {
   e["cutoff_stability"] = number(c.cutoff_stability, 3);
   e["bandwidth_hz"] = number(c.bandwidth_hz, 0);
   e["effective_bits"] = f.bit_depth.effective_bits ? nlohmann::ordered_json(*f.bit_depth.effective_bits) : nullptr;
+  // The codec grid, when the grid detector fires on its own (features::GridRule).
+  if (const auto g = features::grid_finding(f.grid)) {
+    nlohmann::ordered_json o;
+    o["codec"] = std::string(features::codec_of(g->family));
+    o["family"] = std::string(features::to_string(g->family));
+    o["offset"] = g->offset;
+    o["strength"] = number(g->excess, 4);
+    e["grid"] = std::move(o);
+  } else {
+    e["grid"] = nullptr;
+  }
   return e;
 }
 

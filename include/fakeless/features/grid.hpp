@@ -1,0 +1,174 @@
+#pragma once
+// Codec-grid evidence ("inverse decoder": Moehrs, Herre and Geiger, AES 2002; Derrien,
+// JAES 2019). Transform codecs quantise MDCT coefficients on a fixed frame grid. Analysed
+// again with the codec's transform, window and alignment, decoded audio gives back the
+// coefficients the encoder quantised to zero as (near) zero: at the PCM rounding floor.
+// Genuine audio shows no such alignment. The trace does not depend on a low-pass cutoff.
+//
+// Families (transform size 2M, hop M, window):
+//   aac_sine  2048/1024 sine                 AAC long blocks, sine window shape
+//   aac_kbd   2048/1024 KBD alpha = 4        AAC long blocks, KBD window shape
+//   vorbis    2048/1024 sin(pi/2 sin^2(.))   Vorbis long blocks (libvorbis at 44.1/48 kHz)
+//   wma       4096/2048 sine                 WMA v1/v2 long blocks (2048-sample frames
+//                                            above 22.05 kHz; 1024 up to 22.05, 512 up to 16 kHz)
+//   ac3       512/256 KBD alpha = 5          AC-3 (32, 44.1, 48 kHz only)
+//   mp3       1152/576 sine                  an approximation of MP3's hybrid filterbank
+//                                            (polyphase + 18-point MDCT): a 576-line MDCT on
+//                                            the granule grid, not the exact transform
+// A family that does not exist at the file's rate gives null (rates above 96 kHz: all).
+//
+// Conventions:
+//  - MDCT X[k] = sum_{n<2M} w[n] x[n] cos(pi/M (n + 1/2 + M/2)(k + 1/2)), computed as
+//    FFTW's REDFT11 (a DCT-IV, unnormalised: x2) of the folded frame, so X = 2 x that sum.
+//    With a Princen-Bradley window (w[n]^2 + w[n+M]^2 = 1), white noise of variance s^2
+//    gives coefficients of standard deviation s sqrt(2M) (with the x2).
+//  - Null coefficient: |X| < null_level_lsb * q * sqrt(2M), q = 2^-(bits-1) the PCM step
+//    of the file's (effective) bit depth. Rounding noise has s = q / sqrt(12) and TPDF
+//    dither s = q / 2, so a coefficient quantised to zero by the codec tests null with
+//    probability ~0.92 (rounding) or ~0.68 (TPDF) at the default 0.5 LSB, while one that
+//    carries music rarely does. Mid M = (L+R)/2 and side S = (L-R)/2 coefficients (by
+//    linearity, from L and R) are tested against the level / sqrt(2). Stereo files give
+//    4 tests per bin (L, R, M, S), mono files 1; more than 2 channels: the first two.
+//  - Offset: frames start at samples o + j M of the file (o in [0, M)); the offset is o.
+//  - Excerpt: the file is cut into stretches of excerpt_s (at most max_excerpt_frames
+//    frames); the loudest one (total energy of the first two channels) is kept and
+//    analysed at finish(). Memory: 4 x max_excerpt_frames floats, whatever the file length.
+//  - Search (bounded cost per family): stage 1 counts null tests at every offset over the
+//    search_frames consecutive frames of the loudest part of the excerpt; its `candidates`
+//    best offsets and `reference_offsets` offsets spread over the hop (away from the
+//    candidates) are then counted again over the confirm_frames loudest frames that share
+//    no sample with the stage-1 frames (an independent confirmation: a genuine file's
+//    best stage-1 offset is a noise maximum, and must not carry its luck into stage 2).
+//  - Per family, over the stage-2 offsets (counts are null tests per offset):
+//      evidence = (peak + 1) / (median + 1)  peak: best candidate; median: of references
+//      z        = (peak - median) / (1.4826 MAD + 1)  MAD: of the references
+//      excess   = (peak - median) / tests per offset  (the fraction of tests that turn
+//                 null only at the codec's alignment; dilution by always-null bins, e.g.
+//                 above a low-pass, cancels out)
+//      null_quarter[i], i < 4: null fraction at the best offset in the i-th quarter of
+//                 [0, Nyquist); excess_quarter[i]: minus the references' median there.
+#include <array>
+#include <complex>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "fakeless/dsp/fft.hpp"
+
+namespace fakeless::features {
+
+enum class GridFamily { aac_sine, aac_kbd, vorbis, wma, ac3, mp3 };
+inline constexpr std::size_t kGridFamilies = 6;
+inline constexpr std::array<GridFamily, kGridFamilies> kAllGridFamilies = {
+    GridFamily::aac_sine, GridFamily::aac_kbd, GridFamily::vorbis, GridFamily::wma, GridFamily::ac3, GridFamily::mp3};
+std::string_view to_string(GridFamily family);
+// The codec a family stands for, as the verdict names it: aac, vorbis, wma, ac3, mp3.
+std::string_view codec_of(GridFamily family);
+
+struct GridParams {
+  double excerpt_s = 3.0;                 // [0.5, 60] s
+  std::int64_t max_excerpt_frames = 1 << 18;  // [4096, 2^22]
+  int search_frames = 2;                  // [1, 64] stage-1 frames per offset
+  int candidates = 4;                     // [1, 64] offsets confirmed
+  int reference_offsets = 24;             // [4, 256]
+  int confirm_frames = 16;                // [1, 1024] stage-2 frames per offset
+  int search_on_mid = 1;                  // 0 or 1: stage 1 on the mid only (stereo)
+  double null_level_lsb = 0.5;            // (0, 64] see above
+
+  void validate() const;  // throws std::invalid_argument naming the value
+};
+
+struct GridFamilyResult {
+  bool applies = false;          // the family exists at this rate and the excerpt was long enough
+  std::optional<int> offset;     // [0, hop)
+  std::optional<double> evidence;
+  std::optional<double> z;
+  std::optional<double> excess;
+  std::array<std::optional<double>, 4> null_quarter{};
+  std::array<std::optional<double>, 4> excess_quarter{};
+};
+
+struct GridFeatures {
+  std::array<GridFamilyResult, kGridFamilies> families{};
+  std::optional<double> excerpt_s;          // length of the excerpt analysed
+  std::optional<double> excerpt_rms_dbfs;   // its level
+  [[nodiscard]] const GridFamilyResult& of(GridFamily f) const { return families[static_cast<std::size_t>(f)]; }
+};
+
+// The grid detector on its own: a family fires when z > min_z and excess > its
+// min_excess. Defaults: chosen on the corpus's train and val splits (scripts/grid-recall)
+// as the least values at which no lossless clip of those splits (genuine, band-limited,
+// upsampled, padded: 774 clips) fires; see docs/features.md for the test-split figures.
+struct GridRule {
+  double min_z = 6.5;
+  // Per family, in kAllGridFamilies order: aac_sine, aac_kbd, vorbis, wma, ac3, mp3 (the
+  // largest excess of a lossless train/val clip with z > min_z, rounded up).
+  std::array<double, kGridFamilies> min_excess = {0.0031, 0.0356, 0.0038, 0.0186, 0.0005, 0.0005};
+};
+
+struct GridFinding {
+  GridFamily family;
+  int offset = 0;
+  double excess = 0.0;  // the verdict's "strength"
+  double z = 0.0;
+};
+
+// The firing family with the largest z; nullopt when none fires.
+std::optional<GridFinding> grid_finding(const GridFeatures& grid, const GridRule& rule = {});
+
+// The family's transform, for tests and tools: hop M (0 when it does not apply at the rate)
+// and window (2M values).
+int grid_hop(GridFamily family, int sample_rate_hz);
+std::vector<float> grid_window(GridFamily family, int hop);
+
+// MDCT of 2M samples x (window w, 2M values) into out (M values), scaled as above: the
+// reference implementation, through FFTW's DCT-IV.
+void grid_mdct(const float* x, const float* w, int hop, dsp::Dct4& dct, float* out);
+
+// The same MDCT through an M/2-point complex FFT (pre- and post-twiddle), about twice as
+// fast; what the analyzer uses. Plans come from the worker's FftCache.
+class GridMdct {
+ public:
+  GridMdct(GridFamily family, int hop, dsp::FftCache& ffts);
+  void forward(const float* x, float* out);  // 2M samples -> M coefficients
+  [[nodiscard]] int hop() const { return hop_; }
+  [[nodiscard]] const std::vector<float>& window() const { return window_; }
+
+ private:
+  int hop_;
+  std::vector<float> window_;
+  dsp::ComplexFft& fft_;
+  std::vector<std::complex<float>> pre_, post_;
+  std::vector<float> u_;
+};
+
+class GridAnalyzer {
+ public:
+  GridAnalyzer(int sample_rate_hz, int channels, GridParams params = {});
+
+  // Interleaved frames (channels as constructed), in file order.
+  void consume(const float* interleaved, std::size_t frames);
+  // The next frame consumed is frame `next_frame` of the file (quick mode's seeks).
+  void reset(std::int64_t next_frame);
+
+  // floor_bits: the PCM depth that rounded the samples (effective bits; 24 for floats).
+  [[nodiscard]] GridFeatures finish(dsp::FftCache& ffts, int floor_bits);
+
+ private:
+  void close_stretch();
+  GridFamilyResult analyse(GridFamily family, dsp::FftCache& ffts, double q) const;
+
+  int rate_;
+  int channels_;
+  int used_;  // channels kept: 1 or 2
+  GridParams params_;
+  std::size_t stretch_;  // frames per stretch
+  std::array<std::vector<float>, 2> cur_, best_;
+  std::size_t cur_len_ = 0, best_len_ = 0;
+  double cur_energy_ = 0.0, best_energy_ = -1.0;
+  std::int64_t cur_start_ = 0, best_start_ = 0;  // file frame of each stretch's first sample
+  std::int64_t next_frame_ = 0;
+};
+
+}  // namespace fakeless::features

@@ -1,0 +1,477 @@
+#include "fakeless/features/grid.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+namespace fakeless::features {
+
+std::string_view to_string(GridFamily family) {
+  switch (family) {
+    case GridFamily::aac_sine: return "aac_sine";
+    case GridFamily::aac_kbd: return "aac_kbd";
+    case GridFamily::vorbis: return "vorbis";
+    case GridFamily::wma: return "wma";
+    case GridFamily::ac3: return "ac3";
+    case GridFamily::mp3: return "mp3";
+  }
+  return "?";
+}
+
+std::string_view codec_of(GridFamily family) {
+  switch (family) {
+    case GridFamily::aac_sine:
+    case GridFamily::aac_kbd: return "aac";
+    case GridFamily::vorbis: return "vorbis";
+    case GridFamily::wma: return "wma";
+    case GridFamily::ac3: return "ac3";
+    case GridFamily::mp3: return "mp3";
+  }
+  return "?";
+}
+
+void GridParams::validate() const {
+  auto bad = [](const char* name, double v) {
+    throw std::invalid_argument(std::string("grid parameter ") + name + " out of range: " + std::to_string(v));
+  };
+  if (!(excerpt_s >= 0.5 && excerpt_s <= 60.0)) bad("excerpt_s", excerpt_s);
+  if (max_excerpt_frames < 4096 || max_excerpt_frames > (1 << 22)) bad("max_excerpt_frames", static_cast<double>(max_excerpt_frames));
+  if (search_frames < 1 || search_frames > 64) bad("search_frames", search_frames);
+  if (candidates < 1 || candidates > 64) bad("candidates", candidates);
+  if (reference_offsets < 4 || reference_offsets > 256) bad("reference_offsets", reference_offsets);
+  if (confirm_frames < 1 || confirm_frames > 1024) bad("confirm_frames", confirm_frames);
+  if (!(null_level_lsb > 0.0 && null_level_lsb <= 64.0)) bad("null_level_lsb", null_level_lsb);
+  if (search_on_mid != 0 && search_on_mid != 1) bad("search_on_mid", search_on_mid);
+}
+
+int grid_hop(GridFamily family, int rate) {
+  if (rate < 8000 || rate > 96000) return 0;
+  switch (family) {
+    case GridFamily::aac_sine:
+    case GridFamily::aac_kbd:
+    case GridFamily::vorbis: return 1024;
+    case GridFamily::wma:
+      if (rate > 48000) return 0;
+      return rate > 22050 ? 2048 : rate > 16000 ? 1024 : 512;
+    case GridFamily::ac3: return rate == 32000 || rate == 44100 || rate == 48000 ? 256 : 0;
+    case GridFamily::mp3: return rate <= 48000 ? 576 : 0;
+  }
+  return 0;
+}
+
+namespace {
+
+double bessel_i0(double x) {
+  double sum = 1.0, term = 1.0;
+  for (int k = 1; k < 200; ++k) {
+    term *= (x / (2.0 * k)) * (x / (2.0 * k));
+    sum += term;
+    if (term < sum * 1e-17) break;
+  }
+  return sum;
+}
+
+std::vector<float> kbd(int m, double alpha) {
+  std::vector<double> v(static_cast<std::size_t>(m) + 1);
+  for (int j = 0; j <= m; ++j) {
+    const double r = 2.0 * j / m - 1.0;
+    v[static_cast<std::size_t>(j)] = bessel_i0(std::numbers::pi * alpha * std::sqrt(std::max(0.0, 1.0 - r * r)));
+  }
+  const double total = std::accumulate(v.begin(), v.end(), 0.0);
+  std::vector<float> w(2 * static_cast<std::size_t>(m));
+  double acc = 0.0;
+  for (int n = 0; n < m; ++n) {
+    acc += v[static_cast<std::size_t>(n)];
+    const auto val = static_cast<float>(std::sqrt(acc / total));
+    w[static_cast<std::size_t>(n)] = val;
+    w[static_cast<std::size_t>(2 * m - 1 - n)] = val;
+  }
+  return w;
+}
+
+}  // namespace
+
+std::vector<float> grid_window(GridFamily family, int hop) {
+  const int n2 = 2 * hop;
+  std::vector<float> w(static_cast<std::size_t>(n2));
+  switch (family) {
+    case GridFamily::aac_kbd: return kbd(hop, 4.0);
+    case GridFamily::ac3: return kbd(hop, 5.0);
+    case GridFamily::vorbis:
+      for (int n = 0; n < n2; ++n) {
+        const double s = std::sin(std::numbers::pi * (n + 0.5) / n2);
+        w[static_cast<std::size_t>(n)] = static_cast<float>(std::sin(std::numbers::pi / 2 * s * s));
+      }
+      return w;
+    case GridFamily::aac_sine:
+    case GridFamily::wma:
+    case GridFamily::mp3:
+      for (int n = 0; n < n2; ++n) w[static_cast<std::size_t>(n)] = static_cast<float>(std::sin(std::numbers::pi * (n + 0.5) / n2));
+      return w;
+  }
+  return w;
+}
+
+// MDCT of (a, b, c, d) (quarters of M/2) = DCT-IV of (-c_r - d, a - b_r).
+void grid_mdct(const float* x, const float* w, int hop, dsp::Dct4& dct, float* out) {
+  const int h = hop / 2;
+  float* u = dct.input();
+  for (int n = 0; n < h; ++n) {
+    const int i1 = 3 * h - 1 - n;
+    const int i2 = 3 * h + n;
+    const int i3 = hop - 1 - n;
+    u[n] = -w[i1] * x[i1] - w[i2] * x[i2];
+    u[h + n] = w[n] * x[n] - w[i3] * x[i3];
+  }
+  dct.execute();
+  std::copy_n(dct.output(), hop, out);
+}
+
+GridMdct::GridMdct(GridFamily family, int hop, dsp::FftCache& ffts)
+    : hop_(hop), window_(grid_window(family, hop)), fft_(ffts.complex(hop / 2)) {
+  if (hop < 8 || hop % 2 != 0) throw std::invalid_argument("grid MDCT hop must be even and >= 8");
+  const auto h = static_cast<std::size_t>(hop / 2);
+  pre_.resize(h);
+  post_.resize(h);
+  u_.resize(static_cast<std::size_t>(hop));
+  for (std::size_t m = 0; m < h; ++m) {
+    const double a = -std::numbers::pi * (4.0 * static_cast<double>(m) + 1.0) / (4.0 * hop);
+    const double b = -std::numbers::pi * static_cast<double>(m) / hop;
+    pre_[m] = std::complex<float>(static_cast<float>(2.0 * std::cos(a)), static_cast<float>(2.0 * std::sin(a)));
+    post_[m] = std::complex<float>(static_cast<float>(std::cos(b)), static_cast<float>(std::sin(b)));
+  }
+}
+
+// DCT-IV of the folded frame u through an M/2-point FFT:
+//   v[m] = (u[2m] + i u[M-1-2m]) e^{-i pi (4m+1)/(4M)},  W = FFT(v) e^{-i pi m / M},
+//   Y[2m] = Re W[m], Y[M-1-2m] = -Im W[m]   (x2 in the pre-twiddle: REDFT11's scale).
+void GridMdct::forward(const float* x, float* out) {
+  const int M = hop_;
+  const int h = M / 2;
+  const float* w = window_.data();
+  float* u = u_.data();
+  for (int n = 0; n < h; ++n) {
+    const int i1 = 3 * h - 1 - n;
+    const int i2 = 3 * h + n;
+    const int i3 = M - 1 - n;
+    u[n] = -w[i1] * x[i1] - w[i2] * x[i2];
+    u[h + n] = w[n] * x[n] - w[i3] * x[i3];
+  }
+  // Plain float arithmetic: std::complex's operator* checks for NaN / infinity (C99
+  // Annex G) and is several times slower here.
+  auto* v = reinterpret_cast<float*>(fft_.data());
+  const auto* pre = reinterpret_cast<const float*>(pre_.data());
+  for (int m = 0; m < h; ++m) {
+    const float re = u[2 * m], im = u[M - 1 - 2 * m];
+    const float pr = pre[2 * m], pi = pre[2 * m + 1];
+    v[2 * m] = re * pr - im * pi;
+    v[2 * m + 1] = re * pi + im * pr;
+  }
+  fft_.execute();
+  const auto* post = reinterpret_cast<const float*>(post_.data());
+  for (int m = 0; m < h; ++m) {
+    const float re = v[2 * m], im = v[2 * m + 1];
+    const float pr = post[2 * m], pi = post[2 * m + 1];
+    out[2 * m] = re * pr - im * pi;
+    out[M - 1 - 2 * m] = -(re * pi + im * pr);
+  }
+}
+
+GridAnalyzer::GridAnalyzer(int sample_rate_hz, int channels, GridParams params)
+    : rate_(sample_rate_hz), channels_(channels), used_(std::clamp(channels, 1, 2)), params_((params.validate(), params)) {
+  if (channels < 1) throw std::invalid_argument("grid analysis needs at least one channel");
+  stretch_ = static_cast<std::size_t>(std::clamp<std::int64_t>(std::llround(params_.excerpt_s * std::max(sample_rate_hz, 1)),
+                                                               1, params_.max_excerpt_frames));
+  // No family at this rate (above 96 kHz, below 8 kHz): keep nothing (used_ = 0), all
+  // results null.
+  if (std::none_of(kAllGridFamilies.begin(), kAllGridFamilies.end(),
+                   [&](GridFamily f) { return grid_hop(f, sample_rate_hz) > 0; })) {
+    used_ = 0;
+    return;
+  }
+  for (int c = 0; c < used_; ++c) {
+    cur_[static_cast<std::size_t>(c)].assign(stretch_, 0.0F);
+    best_[static_cast<std::size_t>(c)].assign(stretch_, 0.0F);
+  }
+}
+
+void GridAnalyzer::close_stretch() {
+  if (cur_len_ > 0 && cur_energy_ > best_energy_) {
+    std::swap(cur_, best_);
+    best_len_ = cur_len_;
+    best_energy_ = cur_energy_;
+    best_start_ = cur_start_;
+  }
+  cur_len_ = 0;
+  cur_energy_ = 0.0;
+  cur_start_ = next_frame_;
+}
+
+void GridAnalyzer::consume(const float* s, std::size_t frames) {
+  if (used_ == 0) return;
+  const auto ch = static_cast<std::size_t>(channels_);
+  std::size_t i = 0;
+  while (i < frames) {
+    const std::size_t take = std::min(frames - i, stretch_ - cur_len_);
+    double e = 0.0;
+    for (int c = 0; c < used_; ++c) {
+      float* dst = cur_[static_cast<std::size_t>(c)].data() + cur_len_;
+      for (std::size_t k = 0; k < take; ++k) {
+        const float v = s[(i + k) * ch + static_cast<std::size_t>(c)];
+        dst[k] = v;
+        e += static_cast<double>(v) * v;
+      }
+    }
+    cur_energy_ += e;
+    cur_len_ += take;
+    next_frame_ += static_cast<std::int64_t>(take);
+    i += take;
+    if (cur_len_ == stretch_) close_stretch();
+  }
+}
+
+void GridAnalyzer::reset(std::int64_t next_frame) {
+  next_frame_ = next_frame;
+  close_stretch();
+}
+
+namespace {
+
+// Null tests of one frame (2M samples at x0 / x1) into per-quarter counts.
+struct FrameCounter {
+  int hop;
+  int used;
+  float t;   // L, R threshold
+  float t2;  // |L +- R| threshold: sqrt(2) t (M, S against t / sqrt(2))
+  GridMdct* mdct;
+  std::vector<float> xl, xr;
+
+  // Adds the tests per quarter of the bins to q[0..3]; returns the total.
+  std::int64_t count(const float* x0, const float* x1, std::int64_t* q) {
+    mdct->forward(x0, xl.data());
+    std::int64_t total = 0;
+    const int quarter = (hop + 3) / 4;
+    if (used == 1) {
+      for (int b = 0; b < 4; ++b) {
+        const int lo = b * quarter, hi = std::min(hop, lo + quarter);
+        std::int64_t n = 0;
+        for (int k = lo; k < hi; ++k) n += std::fabs(xl[static_cast<std::size_t>(k)]) < t ? 1 : 0;
+        if (q != nullptr) q[b] += n;
+        total += n;
+      }
+      return total;
+    }
+    mdct->forward(x1, xr.data());
+    for (int b = 0; b < 4; ++b) {
+      const int lo = b * quarter, hi = std::min(hop, lo + quarter);
+      std::int64_t n = 0;
+      for (int k = lo; k < hi; ++k) {
+        const float l = xl[static_cast<std::size_t>(k)], r = xr[static_cast<std::size_t>(k)];
+        n += (std::fabs(l) < t ? 1 : 0) + (std::fabs(r) < t ? 1 : 0) + (std::fabs(l + r) < t2 ? 1 : 0) +
+             (std::fabs(l - r) < t2 ? 1 : 0);
+      }
+      if (q != nullptr) q[b] += n;
+      total += n;
+    }
+    return total;
+  }
+};
+
+double median_of(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  const auto mid = v.size() / 2;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
+  double m = v[mid];
+  if (v.size() % 2 == 0) m = 0.5 * (m + *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid)));
+  return m;
+}
+
+}  // namespace
+
+GridFamilyResult GridAnalyzer::analyse(GridFamily family, dsp::FftCache& ffts, double q) const {
+  GridFamilyResult out;
+  const int hop = grid_hop(family, rate_);
+  if (hop <= 0) return out;
+  const auto H = static_cast<std::size_t>(hop);
+  const std::size_t len = best_len_;
+  // Frame j at offset o covers [o + j H, o + j H + 2H): the last offset needs j H + 3H - 1 <= len.
+  if (len + 1 < 3 * H + H) return out;  // fewer than 2 frames per offset
+  const std::size_t frames = (len + 1 - 3 * H) / H + 1;  // frames available at every offset
+
+  GridMdct mdct(family, hop, ffts);
+  FrameCounter fc{hop,
+                  used_,
+                  static_cast<float>(params_.null_level_lsb * q * std::sqrt(2.0 * hop)),
+                  static_cast<float>(params_.null_level_lsb * q * std::sqrt(2.0 * hop) * std::numbers::sqrt2),
+                  &mdct,
+                  std::vector<float>(H),
+                  std::vector<float>(H)};
+  const float* x0 = best_[0].data();
+  const float* x1 = used_ == 2 ? best_[1].data() : nullptr;
+
+  // Energy per hop-long block; frame j (any offset) lies in blocks j..j+2.
+  const std::size_t blocks = len / H;
+  std::vector<double> be(blocks, 0.0);
+  for (std::size_t b = 0; b < blocks; ++b) {
+    double e = 0.0;
+    for (int c = 0; c < used_; ++c) {
+      const float* x = best_[static_cast<std::size_t>(c)].data() + b * H;
+      for (std::size_t i = 0; i < H; ++i) e += static_cast<double>(x[i]) * x[i];
+    }
+    be[b] = e;
+  }
+  auto frame_energy = [&](std::size_t j) {
+    double e = 0.0;
+    for (std::size_t b = j; b < std::min(blocks, j + 3); ++b) e += be[b];
+    return e;
+  };
+
+  // Stage 1: every offset over the loudest run of search_frames consecutive frames.
+  const std::size_t f1 = std::min<std::size_t>(static_cast<std::size_t>(params_.search_frames), frames);
+  std::size_t first = 0;
+  double best_run = -1.0;
+  for (std::size_t j = 0; j + f1 <= frames; ++j) {
+    double e = 0.0;
+    for (std::size_t k = j; k < j + f1; ++k) e += frame_energy(k);
+    if (e > best_run) {
+      best_run = e;
+      first = j;
+    }
+  }
+  // Stereo: the mid (L + R) / 2 only, one transform per frame (against the level / sqrt 2).
+  const std::size_t region = first * H;
+  const std::size_t region_len = std::min(len - region, (f1 + 3) * H);
+  std::vector<float> mid;
+  const float* s0 = x0 + region;
+  FrameCounter fc1 = fc;
+  if (x1 != nullptr && params_.search_on_mid) {
+    mid.resize(region_len);
+    for (std::size_t i = 0; i < region_len; ++i) mid[i] = 0.5F * (x0[region + i] + x1[region + i]);
+    s0 = mid.data();
+    fc1.used = 1;
+    fc1.t = fc.t / std::numbers::sqrt2_v<float>;
+  }
+  const float* s1 = fc1.used == 2 ? x1 + region : nullptr;
+  std::vector<double> c1(H);
+  for (std::size_t o = 0; o < H; ++o) {
+    std::int64_t n = 0;
+    for (std::size_t j = 0; j < f1; ++j) {
+      const std::size_t t = o + j * H;
+      n += fc1.count(s0 + t, s1 != nullptr ? s1 + t : nullptr, nullptr);
+    }
+    c1[o] = static_cast<double>(n);
+  }
+  std::vector<std::size_t> order(H);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  const std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(params_.candidates), H);
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+                    [&](std::size_t a, std::size_t b) { return c1[a] > c1[b] || (c1[a] == c1[b] && a < b); });
+  std::vector<std::size_t> cands(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k));
+  std::vector<std::size_t> refs;
+  const auto r = static_cast<std::size_t>(params_.reference_offsets);
+  for (std::size_t i = 0; i < r; ++i) {
+    const std::size_t o = (i * H) / r + H / (2 * r);
+    const bool near = std::any_of(cands.begin(), cands.end(), [&](std::size_t c) {
+      const std::size_t d = o > c ? o - c : c - o;
+      return std::min(d, H - d) <= 2;
+    });
+    if (!near && o < H) refs.push_back(o);
+  }
+
+  // Stage 2: candidates and references over the loudest confirm_frames frames.
+  // Stage-2 frames: the loudest confirm_frames (all when fewer).
+  std::vector<std::size_t> js(frames);
+  std::iota(js.begin(), js.end(), std::size_t{0});
+  const std::size_t f2 = std::min<std::size_t>(static_cast<std::size_t>(params_.confirm_frames), frames);
+  if (f2 < frames) {
+    std::vector<double> fe(frames);
+    for (std::size_t j = 0; j < frames; ++j) fe[j] = frame_energy(j);
+    std::nth_element(js.begin(), js.begin() + static_cast<std::ptrdiff_t>(f2), js.end(),
+                     [&](std::size_t a, std::size_t b) { return fe[a] > fe[b] || (fe[a] == fe[b] && a < b); });
+    js.resize(f2);
+    std::sort(js.begin(), js.end());
+  }
+  auto count_at = [&](std::size_t o, std::int64_t* quarters) {
+    std::int64_t n = 0;
+    for (const std::size_t j : js) {
+      const std::size_t t = o + j * H;
+      n += fc.count(x0 + t, x1 != nullptr ? x1 + t : nullptr, quarters);
+    }
+    return n;
+  };
+  std::size_t best_o = cands.front();
+  std::int64_t peak = -1;
+  std::array<std::int64_t, 4> best_q{};
+  for (const std::size_t c : cands) {
+    std::array<std::int64_t, 4> qq{};
+    const std::int64_t n = count_at(c, qq.data());
+    if (n > peak) {
+      peak = n;
+      best_o = c;
+      best_q = qq;
+    }
+  }
+  std::vector<double> ref_counts;
+  std::array<std::vector<double>, 4> ref_q;
+  for (const std::size_t o : refs) {
+    std::array<std::int64_t, 4> qq{};
+    ref_counts.push_back(static_cast<double>(count_at(o, qq.data())));
+    for (std::size_t b = 0; b < 4; ++b) ref_q[b].push_back(static_cast<double>(qq[b]));
+  }
+  const double med = median_of(ref_counts);
+  std::vector<double> dev(ref_counts.size());
+  for (std::size_t i = 0; i < dev.size(); ++i) dev[i] = std::fabs(ref_counts[i] - med);
+  const double mad = median_of(dev);
+
+  const int tests_per_bin = used_ == 1 ? 1 : 4;
+  const double tests = static_cast<double>(js.size()) * static_cast<double>(H) * tests_per_bin;
+  const auto pk = static_cast<double>(peak);
+  out.applies = true;
+  out.offset = static_cast<int>(static_cast<std::size_t>(((best_start_ % hop) + hop + static_cast<std::int64_t>(best_o)) % hop));
+  out.evidence = (pk + 1.0) / (med + 1.0);
+  out.z = (pk - med) / (1.4826 * mad + 1.0);
+  out.excess = (pk - med) / tests;
+  const std::size_t quarter = (H + 3) / 4;
+  for (std::size_t b = 0; b < 4; ++b) {
+    const std::size_t lo = b * quarter, hi = std::min(H, lo + quarter);
+    if (hi <= lo) continue;
+    const double qt = static_cast<double>(js.size()) * static_cast<double>(hi - lo) * tests_per_bin;
+    out.null_quarter[b] = static_cast<double>(best_q[b]) / qt;
+    out.excess_quarter[b] = (static_cast<double>(best_q[b]) - median_of(ref_q[b])) / qt;
+  }
+  return out;
+}
+
+GridFeatures GridAnalyzer::finish(dsp::FftCache& ffts, int floor_bits) {
+  GridFeatures out;
+  if (used_ == 0) return out;
+  close_stretch();
+  if (best_len_ == 0) return out;
+  out.excerpt_s = static_cast<double>(best_len_) / rate_;
+  const double ms = best_energy_ / (static_cast<double>(best_len_) * used_);
+  if (ms > 0) out.excerpt_rms_dbfs = 10.0 * std::log10(ms);
+  if (!(ms > 0)) return out;  // digital silence: nothing to align
+  const double q = std::ldexp(1.0, -(std::clamp(floor_bits, 8, 32) - 1));
+  for (const auto f : kAllGridFamilies) out.families[static_cast<std::size_t>(f)] = analyse(f, ffts, q);
+  return out;
+}
+
+}  // namespace fakeless::features
+
+namespace fakeless::features {
+
+std::optional<GridFinding> grid_finding(const GridFeatures& g, const GridRule& rule) {
+  std::optional<GridFinding> out;
+  for (std::size_t i = 0; i < kGridFamilies; ++i) {
+    const auto& r = g.families[i];
+    if (!r.z || !r.excess || !r.offset) continue;
+    if (*r.z <= rule.min_z || *r.excess <= rule.min_excess[i]) continue;
+    if (!out || *r.z > out->z) out = GridFinding{kAllGridFamilies[i], *r.offset, *r.excess, *r.z};
+  }
+  return out;
+}
+
+}  // namespace fakeless::features

@@ -1,0 +1,299 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <string>
+
+#include "fakeless/features/grid.hpp"
+#include "signals.hpp"
+
+using fakeless::features::GridAnalyzer;
+using fakeless::features::GridFamily;
+
+namespace {
+constexpr int kRate = 44100;
+constexpr std::size_t kSamples = 3 * kRate + 4000;
+
+// Music-like: three notes of 12 decaying partials each, plus pink noise.
+std::vector<float> music(std::size_t n, unsigned seed, double noise = 0.05) {
+  auto x = testsig::pink(n, noise, seed);
+  const double f0s[] = {220.0 * (1 + 0.01 * seed), 277.2, 329.6};
+  for (const double f0 : f0s) {
+    for (int h = 1; h <= 12; ++h) {
+      const double f = f0 * h;
+      if (f > kRate / 2.0) break;
+      const double a = 0.05 / h;
+      for (std::size_t i = 0; i < n; ++i) {
+        x[i] += static_cast<float>(a * std::sin(2 * std::numbers::pi * f * i / kRate + h + seed));
+      }
+    }
+  }
+  return x;
+}
+
+// Rounded to 16 bits, back to floats.
+std::vector<float> pcm16(const std::vector<float>& x) {
+  std::vector<float> y(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    y[i] = static_cast<float>(std::clamp(std::round(x[i] * 32768.0), -32768.0, 32767.0) / 32768.0);
+  }
+  return y;
+}
+
+// A codec's round trip in miniature: MDCT on the family's grid (frames start at
+// offset + j M), coefficients below `relative` x the frame's RMS coefficient zeroed (none
+// when relative = 0), inverse MDCT with the same window, overlap-add.
+std::vector<float> codec(const std::vector<float>& x, GridFamily family, int offset, double relative,
+                         fakeless::dsp::FftCache& ffts) {
+  const int m = fakeless::features::grid_hop(family, kRate);
+  const auto M = static_cast<std::size_t>(m);
+  const auto w = fakeless::features::grid_window(family, m);
+  auto& dct = ffts.dct4(m);
+  std::vector<float> y(x.size(), 0.0F), c(M), u(M);
+  for (std::size_t t = static_cast<std::size_t>(offset); t + 2 * M <= x.size(); t += M) {
+    fakeless::features::grid_mdct(x.data() + t, w.data(), m, dct, c.data());
+    double ms = 0;
+    for (const float v : c) ms += static_cast<double>(v) * v;
+    const double floor = relative * std::sqrt(ms / m);
+    for (auto& v : c) {
+      if (std::fabs(v) < floor) v = 0.0F;
+    }
+    // DCT-IV is its own inverse up to 2M: unfold (u1, u2) -> (u2, -u2_r, -u1_r, -u1), window
+    // again; with w[n]^2 + w[n+M]^2 = 1 the overlap-add cancels the aliasing.
+    std::copy(c.begin(), c.end(), dct.input());
+    dct.execute();
+    for (std::size_t i = 0; i < M; ++i) u[i] = dct.output()[i] / static_cast<float>(2 * m);
+    const std::size_t h = M / 2;
+    for (std::size_t i = 0; i < h; ++i) {
+      const float u1 = u[i], u2 = u[h + i];
+      const float u1r = u[h - 1 - i], u2r = u[M - 1 - i];
+      y[t + i] += w[i] * u2;
+      y[t + h + i] += w[h + i] * -u2r;
+      y[t + M + i] += w[M + i] * -u1r;
+      y[t + M + h + i] += w[M + h + i] * -u1;
+    }
+  }
+  return y;
+}
+
+}  // namespace
+
+namespace {
+
+struct Stereo {
+  std::vector<float> l, r;
+};
+
+Stereo song(std::size_t n = kSamples) { return {music(n, 1), music(n, 2)}; }
+
+fakeless::features::GridFeatures analyse(const std::vector<float>& l, const std::vector<float>& r, int rate = kRate,
+                                         int bits = 16) {
+  fakeless::dsp::FftCache ffts;
+  GridAnalyzer a(rate, 2, {});
+  const auto x = testsig::interleave(l, r);
+  // In blocks, as the pipeline feeds it.
+  for (std::size_t i = 0; i < x.size() / 2; i += 8192) {
+    a.consume(x.data() + 2 * i, std::min<std::size_t>(8192, x.size() / 2 - i));
+  }
+  return a.finish(ffts, bits);
+}
+
+// What a file must show for its grid to count as found in these tests (the verdict's
+// thresholds are set on the corpus; see docs/features.md).
+constexpr double kFound = 2.0;
+
+}  // namespace
+
+TEST_CASE("grid: the MDCT round trip of the test codec reconstructs the signal", "[grid]") {
+  fakeless::dsp::FftCache ffts;
+  const auto x = music(20000, 3);
+  for (const auto fam : fakeless::features::kAllGridFamilies) {
+    const int m = fakeless::features::grid_hop(fam, kRate);
+    const auto y = codec(x, fam, 7, 0.0, ffts);
+    double err = 0;
+    for (std::size_t i = 7 + static_cast<std::size_t>(m); i + 7 + 3 * static_cast<std::size_t>(m) < x.size(); ++i) {
+      err = std::max(err, static_cast<double>(std::fabs(x[i] - y[i])));
+    }
+    INFO(fakeless::features::to_string(fam));
+    CHECK(err < 1e-4);
+  }
+}
+
+TEST_CASE("grid: the FFT-based MDCT equals the DCT-IV reference", "[grid]") {
+  fakeless::dsp::FftCache ffts;
+  const auto x = music(8192, 3);
+  for (const auto fam : fakeless::features::kAllGridFamilies) {
+    const int m = fakeless::features::grid_hop(fam, kRate);
+    fakeless::features::GridMdct fast(fam, m, ffts);
+    std::vector<float> a(static_cast<std::size_t>(m)), b(static_cast<std::size_t>(m));
+    fast.forward(x.data() + 5, a.data());
+    fakeless::features::grid_mdct(x.data() + 5, fast.window().data(), m, ffts.dct4(m), b.data());
+    double err = 0, mag = 0;
+    for (std::size_t k = 0; k < a.size(); ++k) {
+      err = std::max(err, static_cast<double>(std::fabs(a[k] - b[k])));
+      mag = std::max(mag, static_cast<double>(std::fabs(b[k])));
+    }
+    INFO(fakeless::features::to_string(fam));
+    CHECK(err < 1e-4 * mag);
+  }
+}
+
+TEST_CASE("grid: MDCT-quantised audio is found at the codec's offset, for every family", "[grid]") {
+  fakeless::dsp::FftCache ffts;
+  const auto s = song();
+  for (const auto fam : fakeless::features::kAllGridFamilies) {
+    const int m = fakeless::features::grid_hop(fam, kRate);
+    for (const int offset : {0, 301 % m, m - 5}) {
+      const auto l = pcm16(codec(s.l, fam, offset, 0.15, ffts));
+      const auto r = pcm16(codec(s.r, fam, offset, 0.15, ffts));
+      const auto g = analyse(l, r);
+      const auto& res = g.of(fam);
+      INFO(std::string(fakeless::features::to_string(fam)) + " at offset " + std::to_string(offset));
+      REQUIRE(res.applies);
+      REQUIRE(res.offset.has_value());
+      CHECK(*res.offset == offset);
+      REQUIRE(res.evidence.has_value());
+      CHECK(*res.evidence > kFound);
+      CHECK(*res.excess > 0.02);
+      CHECK(*res.z > 10.0);
+      const auto found = fakeless::features::grid_finding(g);
+      REQUIRE(found.has_value());
+      CHECK(fakeless::features::codec_of(found->family) == fakeless::features::codec_of(fam));
+    }
+  }
+}
+
+TEST_CASE("grid: the same audio unquantised, genuine and band-limited genuine audio show no grid", "[grid]") {
+  fakeless::dsp::FftCache ffts;
+  const auto s = song();
+  const auto lowpassed_l = testsig::brickwall(s.l, kRate, 16000, 255);
+  const auto lowpassed_r = testsig::brickwall(s.r, kRate, 16000, 255);
+  const auto iir_l = testsig::gentle(s.l, kRate, 12000, 4);
+  const auto iir_r = testsig::gentle(s.r, kRate, 12000, 4);
+  struct Case {
+    const char* name;
+    std::vector<float> l, r;
+  };
+  const Case cases[] = {
+      {"unquantised round trip (aac_sine grid)", pcm16(codec(s.l, GridFamily::aac_sine, 100, 0.0, ffts)),
+       pcm16(codec(s.r, GridFamily::aac_sine, 100, 0.0, ffts))},
+      {"genuine", pcm16(s.l), pcm16(s.r)},
+      {"low-passed at 16 kHz (FIR)", pcm16(lowpassed_l), pcm16(lowpassed_r)},
+      {"rolled off from 12 kHz (IIR)", pcm16(iir_l), pcm16(iir_r)},
+  };
+  for (const auto& c : cases) {
+    const auto g = analyse(c.l, c.r);
+    for (const auto fam : fakeless::features::kAllGridFamilies) {
+      const auto& res = g.of(fam);
+      INFO(std::string(c.name) + ", " + std::string(fakeless::features::to_string(fam)));
+      REQUIRE(res.applies);
+      REQUIRE(res.evidence.has_value());
+      CHECK(*res.evidence < kFound);
+      CHECK(*res.excess < 0.01);
+    }
+    INFO(c.name);
+    CHECK_FALSE(fakeless::features::grid_finding(g).has_value());
+  }
+}
+
+TEST_CASE("grid: mono, silence, tiny files, many channels and odd rates give finite or null values", "[grid]") {
+  fakeless::dsp::FftCache ffts;
+  auto finite_or_null = [](const fakeless::features::GridFeatures& g) {
+    for (const auto& r : g.families) {
+      for (const auto& v : {r.evidence, r.z, r.excess}) {
+        if (v) CHECK(std::isfinite(*v));
+      }
+      if (r.offset) CHECK(*r.offset >= 0);
+    }
+  };
+  SECTION("mono, MDCT-quantised") {
+    const auto x = pcm16(codec(music(kSamples, 4), GridFamily::vorbis, 77, 0.15, ffts));
+    GridAnalyzer a(kRate, 1, {});
+    a.consume(x.data(), x.size());
+    const auto g = a.finish(ffts, 16);
+    finite_or_null(g);
+    REQUIRE(g.of(GridFamily::vorbis).offset.has_value());
+    CHECK(*g.of(GridFamily::vorbis).offset == 77);
+    CHECK(*g.of(GridFamily::vorbis).evidence > kFound);
+  }
+  SECTION("digital silence") {
+    std::vector<float> z(2 * kRate, 0.0F);
+    GridAnalyzer a(kRate, 2, {});
+    a.consume(z.data(), kRate);
+    const auto g = a.finish(ffts, 16);
+    for (const auto& r : g.families) CHECK_FALSE(r.evidence.has_value());
+  }
+  SECTION("shorter than one frame, and nothing at all") {
+    std::vector<float> x(300, 0.1F);
+    GridAnalyzer a(kRate, 1, {});
+    a.consume(x.data(), x.size());
+    const auto g = a.finish(ffts, 16);
+    for (const auto& r : g.families) CHECK_FALSE(r.applies);
+    GridAnalyzer empty(kRate, 2, {});
+    const auto e = empty.finish(ffts, 16);
+    for (const auto& r : e.families) CHECK_FALSE(r.applies);
+  }
+  SECTION("three channels") {
+    const auto m = music(kRate, 5);
+    std::vector<float> x(3 * m.size());
+    for (std::size_t i = 0; i < m.size(); ++i) x[3 * i] = x[3 * i + 1] = x[3 * i + 2] = m[i];
+    GridAnalyzer a(kRate, 3, {});
+    a.consume(x.data(), m.size());
+    finite_or_null(a.finish(ffts, 16));
+  }
+  SECTION("rates: AC-3 only at 32/44.1/48 kHz, nothing above 96 kHz") {
+    for (const int rate : {8000, 22050, 32000, 96000, 192000, 384000}) {
+      const auto m = music(rate / 2, 6);
+      GridAnalyzer a(rate, 1, {});
+      a.consume(m.data(), m.size());
+      const auto g = a.finish(ffts, 24);
+      finite_or_null(g);
+      INFO(rate);
+      CHECK(g.of(GridFamily::ac3).applies == (rate == 32000));
+      if (rate > 96000) {
+        for (const auto& r : g.families) CHECK_FALSE(r.applies);
+      }
+    }
+  }
+}
+
+TEST_CASE("grid: the pipeline reports the file's offset, also from quick mode's seeked segments", "[grid]") {
+  fakeless::dsp::FftCache ffts;
+  const std::size_t n = 5 * kRate;
+  const auto l = codec(music(n, 1), GridFamily::aac_sine, 300, 0.15, ffts);
+  const auto r = codec(music(n, 2), GridFamily::aac_sine, 300, 0.15, ffts);
+  for (const bool quick : {false, true}) {
+    auto src = fakeless::io::memory_source_int(testsig::pcm_format(kRate, 2, 16),
+                                               testsig::quantise(testsig::interleave(l, r), 16));
+    fakeless::AnalysisOptions opt;
+    opt.quick = quick;
+    opt.quick_params.segments = 2;
+    opt.quick_params.segment_s = 1.0;
+    const auto f = fakeless::extract_features(*src, ffts, opt);
+    INFO(quick);
+    CHECK(f.quick_segments == (quick ? 2 : 0));
+    const auto& res = f.grid.of(GridFamily::aac_sine);
+    REQUIRE(res.offset.has_value());
+    CHECK(*res.offset == 300);
+    CHECK(*res.evidence > kFound);
+    const auto j = fakeless::features_to_json(f);
+    CHECK(j["grid_aac_sine_offset"] == 300);
+    CHECK(j["grid_best_family"] == 0);
+
+    fakeless::AnalysisOptions off = opt;
+    off.groups = fakeless::FeatureGroups::without("grid");
+    auto src2 = fakeless::io::memory_source_int(testsig::pcm_format(kRate, 2, 16),
+                                                testsig::quantise(testsig::interleave(l, r), 16));
+    const auto j2 = fakeless::features_to_json(fakeless::extract_features(*src2, ffts, off));
+    CHECK(j2["grid_best_evidence"].is_null());
+    CHECK(j["grid_fires"] == 1);
+
+    // The verdict names the codec and its grid.
+    const auto v = fakeless::make_verdict(f, "x.flac", fakeless::model::RuleModel{}, std::chrono::steady_clock::now());
+    REQUIRE(v.evidence["grid"].is_object());
+    CHECK(v.evidence["grid"]["codec"] == "aac");
+    CHECK(v.evidence["grid"]["offset"] == 300);
+    CHECK(v.evidence["grid"]["strength"].get<double>() > 0.02);
+  }
+}
