@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -151,7 +152,7 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
       "Run `fakeless PATH...` as a shorthand for `fakeless scan PATH...`.\n"
       "Exit status: 0 nothing flagged, 1 at least one file flagged, 2 usage or fatal error;\n"
       "4 is added when at least one file could not be analysed.");
-  app.set_version_flag("-V,--version", version_line());
+  app.set_version_flag("-V,--version", std::function<std::string()>(version_line));  // lazy: parses the model
   app.require_subcommand(1);
 
   // scan

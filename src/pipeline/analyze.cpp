@@ -397,7 +397,7 @@ report::Verdict make_verdict(const FileFeatures& f, std::string display_path, co
       nlohmann::ordered_json o;
       o["feature"] = dr.feature;
       o["value"] = dr.value ? nlohmann::ordered_json(*dr.value) : nlohmann::ordered_json(nullptr);
-      o["effect"] = dr.effect;
+      o["effect"] = number(dr.effect, 3);
       drivers.push_back(std::move(o));
     }
     v.evidence["drivers"] = std::move(drivers);
