@@ -121,6 +121,14 @@ TEST_CASE("malformed models are refused with a reason", "[trees]") {
   std::string short_arr = kTree;
   short_arr.replace(short_arr.find(",0.75]"), 6, "]");
   refuses(tiny_model(short_arr), "differ in length");
+  std::string text_in_tree = kTree;
+  text_in_tree.replace(text_in_tree.find("\"left\":[1,"), 10, "\"left\":[\"1\",");
+  refuses(tiny_model(text_in_tree), "string");
+  std::string real_index = kTree;
+  real_index.replace(real_index.find("\"right\":[2,"), 11, "\"right\":[2.5,");
+  refuses(tiny_model(real_index), "non-integer");
+  std::string cut = tiny_model(kTree);
+  refuses(cut.substr(0, cut.size() / 2), "not JSON");
   CHECK_THROWS_AS(TreeModel::from_file("/nonexistent/model.json"), std::invalid_argument);
   CHECK_THROWS_AS(TreeModel::from_json_text(tiny_model(kTree), "t").with_threshold(0.0), std::invalid_argument);
 }

@@ -42,8 +42,11 @@ struct Tree {
 class TreeHead {
  public:
   TreeHead() = default;
-  // Throws std::invalid_argument with a precise message when the JSON is malformed.
-  static TreeHead from_json(const nlohmann::json& j, std::size_t n_features, const std::string& what);
+  // j: the head's object (its "trees" array is read separately, into `trees`:
+  // [iteration][column]). Throws std::invalid_argument with a precise message when the
+  // head is malformed.
+  static TreeHead from_json(const nlohmann::json& j, std::size_t n_features, const std::string& what,
+                            std::vector<std::vector<Tree>> trees);
 
   [[nodiscard]] bool empty() const { return columns_ == 0; }
   [[nodiscard]] bool binary() const { return columns_ == 1; }
