@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <numbers>
+#include <utility>
 #include <vector>
 
 #include "fakeless/dsp/stft.hpp"
@@ -19,6 +20,21 @@ struct Collect final : fakeless::dsp::FrameConsumer {
     ms.push_back(f.mean_square);
   }
 };
+
+// The frames of x pushed in one go, and pushed in pieces of 333 samples.
+std::pair<Collect, Collect> whole_and_in_pieces(const StftParams& p, int rate, const std::vector<float>& x) {
+  FftCache cache;
+  Collect whole;
+  Stft a(p, rate, cache);
+  a.push(x, whole);
+  Collect pieces;
+  Stft b(p, rate, cache);
+  for (std::size_t pos = 0; pos < x.size(); pos += 333) {
+    const std::size_t n = std::min<std::size_t>(333, x.size() - pos);
+    b.push(std::span<const float>(x.data() + pos, n), pieces);
+  }
+  return {std::move(whole), std::move(pieces)};
+}
 }  // namespace
 
 TEST_CASE("frame size is ~46 ms rounded to a power of two at every rate", "[stft]") {
@@ -68,16 +84,7 @@ TEST_CASE("frames are cut the same way whatever the block size pushed", "[stft]"
   p.hop = 1000;  // any hop, overlapping or not
   std::vector<float> x(20000);
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(std::sin(0.01 * static_cast<double>(i * i % 9973)));
-  FftCache cache;
-  Collect whole;
-  Stft a(p, rate, cache);
-  a.push(x, whole);
-  Collect pieces;
-  Stft b(p, rate, cache);
-  for (std::size_t pos = 0; pos < x.size(); pos += 333) {
-    const std::size_t n = std::min<std::size_t>(333, x.size() - pos);
-    b.push(std::span<const float>(x.data() + pos, n), pieces);
-  }
+  const auto [whole, pieces] = whole_and_in_pieces(p, rate, x);
   REQUIRE(whole.frames.size() == pieces.frames.size());
   REQUIRE(whole.frames.size() == (x.size() - 2048) / 1000 + 1);
   CHECK(whole.frames == pieces.frames);
@@ -94,16 +101,7 @@ TEST_CASE("frames read straight from the input and through the pending buffer ar
     for (std::size_t i = 0; i < x.size(); ++i) {
       x[i] = static_cast<float>(std::sin(0.01 * static_cast<double>(i * i % 9973)));
     }
-    FftCache cache;
-    Collect whole;
-    Stft a(p, rate, cache);
-    a.push(x, whole);
-    Collect pieces;
-    Stft b(p, rate, cache);
-    for (std::size_t pos = 0; pos < x.size(); pos += 333) {
-      const std::size_t n = std::min<std::size_t>(333, x.size() - pos);
-      b.push(std::span<const float>(x.data() + pos, n), pieces);
-    }
+    const auto [whole, pieces] = whole_and_in_pieces(p, rate, x);
     REQUIRE(whole.frames.size() == (x.size() - 2048) / static_cast<std::size_t>(p.hop) + 1);
     CHECK(whole.frames == pieces.frames);
     CHECK(whole.ms == pieces.ms);  // bit for bit

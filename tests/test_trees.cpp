@@ -112,21 +112,17 @@ TEST_CASE("malformed models are refused with a reason", "[trees]") {
   refuses("{", "not JSON");
   refuses(R"({"format":"other"})", "not a fakeless-trees model");
   refuses(R"({"format":"fakeless-trees","version":9})", "version");
-  std::string loop = kTree;
-  loop.replace(loop.find("\"left\":[1,"), 10, "\"left\":[0,");  // a child pointing back at its parent
-  refuses(tiny_model(loop), "bad child index");
-  std::string far = kTree;
-  far.replace(far.find("\"feature\":[0,"), 13, "\"feature\":[7,");
-  refuses(tiny_model(far), "unknown feature");
-  std::string short_arr = kTree;
-  short_arr.replace(short_arr.find(",0.75]"), 6, "]");
-  refuses(tiny_model(short_arr), "differ in length");
-  std::string text_in_tree = kTree;
-  text_in_tree.replace(text_in_tree.find("\"left\":[1,"), 10, "\"left\":[\"1\",");
-  refuses(tiny_model(text_in_tree), "string");
-  std::string real_index = kTree;
-  real_index.replace(real_index.find("\"right\":[2,"), 11, "\"right\":[2.5,");
-  refuses(tiny_model(real_index), "non-integer");
+  // kTree with its first `from` replaced by `to`
+  auto edited = [](const std::string& from, const std::string& to) {
+    std::string t = kTree;
+    t.replace(t.find(from), from.size(), to);
+    return tiny_model(t);
+  };
+  refuses(edited("\"left\":[1,", "\"left\":[0,"), "bad child index");  // a child pointing back at its parent
+  refuses(edited("\"feature\":[0,", "\"feature\":[7,"), "unknown feature");
+  refuses(edited(",0.75]", "]"), "differ in length");
+  refuses(edited("\"left\":[1,", "\"left\":[\"1\","), "string");
+  refuses(edited("\"right\":[2,", "\"right\":[2.5,"), "non-integer");
   std::string cut = tiny_model(kTree);
   refuses(cut.substr(0, cut.size() / 2), "not JSON");
   CHECK_THROWS_AS(TreeModel::from_file("/nonexistent/model.json"), std::invalid_argument);
