@@ -86,7 +86,8 @@ class ModelReader final : public nlohmann::json_sax<nlohmann::json> {
   }
   bool key(string_t& k) override {
     if (depth_ == 3) {
-      field_ = k;
+      field_ = field_of(k);
+      if (field_ == Field::unknown) return fail("unknown tree field '" + k + "'");
       return true;
     }
     key_ = k;
@@ -128,7 +129,7 @@ class ModelReader final : public nlohmann::json_sax<nlohmann::json> {
       names_.pop_back();
     } else {
       --depth_;
-      if (depth_ == 3) field_.clear();
+      if (depth_ == 3) field_ = Field::none;
     }
     return true;
   }
@@ -140,8 +141,9 @@ class ModelReader final : public nlohmann::json_sax<nlohmann::json> {
  private:
   std::vector<nlohmann::json*> stack_;  // the open containers of the small tree
   std::vector<std::string> names_;      // the key each was stored under
+  enum class Field { none, feature, threshold, missing_left, left, right, value, unknown };
   std::string key_;
-  std::string field_;
+  Field field_ = Field::none;
   int depth_ = 0;  // inside "trees": 1 iterations, 2 columns, 3 a tree, 4 one of its arrays
   std::vector<std::vector<Tree>>* trees_of_ = nullptr;
 
@@ -172,7 +174,16 @@ class ModelReader final : public nlohmann::json_sax<nlohmann::json> {
     names_.push_back(name);
     return true;
   }
-  [[nodiscard]] bool real_field() const { return field_ == "threshold" || field_ == "value"; }
+  static Field field_of(const std::string& k) {
+    if (k == "feature") return Field::feature;
+    if (k == "threshold") return Field::threshold;
+    if (k == "missing_left") return Field::missing_left;
+    if (k == "left") return Field::left;
+    if (k == "right") return Field::right;
+    if (k == "value") return Field::value;
+    return Field::unknown;
+  }
+  [[nodiscard]] bool real_field() const { return field_ == Field::threshold || field_ == Field::value; }
   bool integer(double v, bool fits) {
     if (depth_ != 4) return fail("a number is misplaced in a tree");
     if (!real_field() && !fits) return fail("a tree index is out of range");
@@ -180,24 +191,30 @@ class ModelReader final : public nlohmann::json_sax<nlohmann::json> {
   }
   bool push(double v) {
     Tree& t = trees_of_->back().back();
-    if (field_ == "feature") {
-      t.feature.push_back(static_cast<std::int32_t>(v));
-    } else if (field_ == "threshold") {
-      if (!std::isfinite(v)) return fail("a threshold is not finite");
-      t.threshold.push_back(v);
-    } else if (field_ == "missing_left") {
-      t.missing_left.push_back(v != 0.0 ? 1 : 0);
-    } else if (field_ == "left") {
-      t.left.push_back(static_cast<std::int32_t>(v));
-    } else if (field_ == "right") {
-      t.right.push_back(static_cast<std::int32_t>(v));
-    } else if (field_ == "value") {
-      if (!std::isfinite(v)) return fail("a value is not finite");
-      t.value.push_back(v);
-    } else {
-      return fail("unknown tree field '" + field_ + "'");
+    switch (field_) {
+      case Field::feature:
+        t.feature.push_back(static_cast<std::int32_t>(v));
+        return true;
+      case Field::threshold:
+        if (!std::isfinite(v)) return fail("a threshold is not finite");
+        t.threshold.push_back(v);
+        return true;
+      case Field::missing_left:
+        t.missing_left.push_back(v != 0.0 ? 1 : 0);
+        return true;
+      case Field::left:
+        t.left.push_back(static_cast<std::int32_t>(v));
+        return true;
+      case Field::right:
+        t.right.push_back(static_cast<std::int32_t>(v));
+        return true;
+      case Field::value:
+        if (!std::isfinite(v)) return fail("a value is not finite");
+        t.value.push_back(v);
+        return true;
+      default:
+        return fail("a number outside a tree field");
     }
-    return true;
   }
 };
 
