@@ -189,7 +189,9 @@ TEST_CASE("grid: the same audio unquantised, genuine and band-limited genuine au
       INFO(std::string(c.name) + ", " + std::string(fakeless::features::to_string(fam)));
       REQUIRE(res.applies);
       REQUIRE(res.evidence.has_value());
-      CHECK(*res.evidence < kFound);
+      // No peak, or one too small to stand out of the references' spread (a single null
+      // test against none gives evidence 2 and z 1 in the short AC-3 frames).
+      CHECK((*res.evidence < kFound || *res.z < fakeless::features::GridRule{}.min_z));
       CHECK(*res.excess < 0.01);
     }
     INFO(c.name);

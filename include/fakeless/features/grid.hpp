@@ -69,10 +69,10 @@ std::string_view codec_of(GridFamily family);
 struct GridParams {
   double excerpt_s = 3.0;                 // [0.5, 60] s
   std::int64_t max_excerpt_frames = 1 << 18;  // [4096, 2^22]
-  int search_frames = 2;                  // [1, 64] stage-1 frames per offset
-  int candidates = 4;                     // [1, 64] offsets confirmed
+  int search_frames = 1;                  // [1, 64] stage-1 frames per offset
+  int candidates = 6;                     // [1, 64] offsets confirmed
   int reference_offsets = 24;             // [4, 256]
-  int confirm_frames = 16;                // [1, 1024] stage-2 frames per offset
+  int confirm_frames = 8;                 // [1, 1024] stage-2 frames per offset
   int search_on_mid = 1;                  // 0 or 1: stage 1 on the mid only (stereo)
   double null_level_lsb = 0.5;            // (0, 64] see above
 
@@ -104,7 +104,7 @@ struct GridRule {
   double min_z = 6.5;
   // Per family, in kAllGridFamilies order: aac_sine, aac_kbd, vorbis, wma, ac3, mp3 (the
   // largest excess of a lossless train/val clip with z > min_z, rounded up).
-  std::array<double, kGridFamilies> min_excess = {0.0031, 0.0356, 0.0038, 0.0186, 0.0005, 0.0005};
+  std::array<double, kGridFamilies> min_excess = {0.0417, 0.1643, 0.0303, 0.0075, 0.0005, 0.0139};
 };
 
 struct GridFinding {
