@@ -115,10 +115,11 @@ std::vector<float> grid_window(GridFamily family, int hop) {
   return w;
 }
 
-// MDCT of (a, b, c, d) (quarters of M/2) = DCT-IV of (-c_r - d, a - b_r).
-void grid_mdct(const float* x, const float* w, int hop, dsp::Dct4& dct, float* out) {
+namespace {
+// The windowed frame of 2M samples folded to the M inputs of its DCT-IV: for quarters
+// (a, b, c, d) of the frame, (-c_r - d, a - b_r).
+inline void fold(const float* x, const float* w, int hop, float* u) {
   const int h = hop / 2;
-  float* u = dct.input();
   for (int n = 0; n < h; ++n) {
     const int i1 = 3 * h - 1 - n;
     const int i2 = 3 * h + n;
@@ -126,6 +127,12 @@ void grid_mdct(const float* x, const float* w, int hop, dsp::Dct4& dct, float* o
     u[n] = -w[i1] * x[i1] - w[i2] * x[i2];
     u[h + n] = w[n] * x[n] - w[i3] * x[i3];
   }
+}
+}  // namespace
+
+// MDCT of (a, b, c, d) (quarters of M/2) = DCT-IV of (-c_r - d, a - b_r).
+void grid_mdct(const float* x, const float* w, int hop, dsp::Dct4& dct, float* out) {
+  fold(x, w, hop, dct.input());
   dct.execute();
   std::copy_n(dct.output(), hop, out);
 }
@@ -151,15 +158,8 @@ GridMdct::GridMdct(GridFamily family, int hop, dsp::FftCache& ffts)
 void GridMdct::forward(const float* x, float* out) {
   const int M = hop_;
   const int h = M / 2;
-  const float* w = window_.data();
   float* u = u_.data();
-  for (int n = 0; n < h; ++n) {
-    const int i1 = 3 * h - 1 - n;
-    const int i2 = 3 * h + n;
-    const int i3 = M - 1 - n;
-    u[n] = -w[i1] * x[i1] - w[i2] * x[i2];
-    u[h + n] = w[n] * x[n] - w[i3] * x[i3];
-  }
+  fold(x, window_.data(), M, u);
   // Plain float arithmetic: std::complex's operator* checks for NaN / infinity (C99
   // Annex G) and is several times slower here.
   auto* v = reinterpret_cast<float*>(fft_.data());
