@@ -15,6 +15,7 @@
 #include "fakeless/features/cutoff.hpp"
 #include "fakeless/features/grid.hpp"
 #include "fakeless/features/holes.hpp"
+#include "fakeless/features/patches.hpp"
 #include "fakeless/features/stereo.hpp"
 #include "fakeless/io/audio_source.hpp"
 
@@ -66,6 +67,9 @@ struct AnalysisOptions {
   features::BitDepthParams bit_depth;
   features::GridParams grid;
   FeatureGroups groups;
+  // CNN input patches (features/patches.hpp): sampled only when set (the CNN scorers set
+  // it; `fakeless patches` too).
+  std::optional<features::PatchParams> patches;
 };
 
 struct FileFeatures {
@@ -78,6 +82,7 @@ struct FileFeatures {
   features::HolesFeatures holes;
   features::StereoFeatures stereo;
   features::GridFeatures grid;
+  features::PatchSet patches;  // empty unless AnalysisOptions::patches was set
 
   // The file's duration: decoded, or from the header when quick mode read segments only.
   [[nodiscard]] double duration_s() const {

@@ -8,6 +8,8 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -30,9 +32,35 @@
 namespace fakeless::cli {
 namespace {
 
+struct NpyWriteError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// A patch set as a NumPy .npy file (format 1.0): float32, shape (patches, frames, bands).
+void write_npy(const std::filesystem::path& path, const features::PatchSet& set) {
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(set.patches.size()) +
+                       ", " + std::to_string(set.frames) + ", " + std::to_string(set.bands) + "), }";
+  const std::size_t unpadded = 6 + 2 + 2 + header.size() + 1;  // magic, version, length, header, '\n'
+  header.append((64 - unpadded % 64) % 64, ' ');
+  header.push_back('\n');
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) throw NpyWriteError("cannot write " + path.string());
+  const auto len = static_cast<std::uint16_t>(header.size());
+  const char prefix[10] = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<char>(len & 0xFF),
+                           static_cast<char>(len >> 8)};
+  f.write(prefix, sizeof prefix);
+  f.write(header.data(), static_cast<std::streamsize>(header.size()));
+  static_assert(std::endian::native == std::endian::little, "the .npy writer assumes little-endian floats");
+  for (const auto& p : set.patches) {
+    f.write(reinterpret_cast<const char*>(p.values.data()), static_cast<std::streamsize>(p.values.size() * sizeof(float)));
+  }
+  f.close();
+  if (!f) throw NpyWriteError("cannot write " + path.string() + " (disk full?)");
+}
+
 constexpr int kExitUsage = 2;
 
-const std::vector<std::string> kSubcommands = {"scan", "features", "cache", "spectrogram", "report", "models", "help"};
+const std::vector<std::string> kSubcommands = {"scan", "features", "patches", "cache", "spectrogram", "report", "models", "help"};
 
 // `fakeless PATH...` means `fakeless scan PATH...`.
 std::vector<std::string> with_default_subcommand(std::vector<std::string> args) {
@@ -298,6 +326,24 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
       });
   add_log_options(*feat_cmd, feat_log);
 
+  // patches
+  auto* patch_cmd = app.add_subcommand(
+      "patches", "Write each file's CNN input patches as a .npy array (n x frames x bands, float32) into a directory,\n"
+                 "with one JSON line per file on stdout (for training; see features/patches.hpp)");
+  std::vector<std::string> patch_paths;
+  std::string patch_dir;
+  features::PatchParams patch_params;
+  LogOptions patch_log;
+  patch_cmd->add_option("files", patch_paths, "Audio files")->required()->type_name("FILE...");
+  patch_cmd->add_option("-o,--output", patch_dir, "Directory for the .npy files (created if missing)")
+      ->required()
+      ->type_name("DIR");
+  patch_cmd->add_option("--budget", patch_params.budget, "Patches per file (1-1000)")->capture_default_str();
+  patch_cmd->add_option("--segment-length", patch_params.segment_s,
+                        "Segment mode: segments of this many seconds, 2 patches each (0: off)")
+      ->capture_default_str();
+  add_log_options(*patch_cmd, patch_log);
+
   // models
   auto* models_cmd = app.add_subcommand("models", "Print the models compiled into this binary and their model cards");
   bool models_json = false;
@@ -543,6 +589,68 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
         log->warn("{}: {}: {}", p, to_string(e.code()), e.what());
         status = 4;
       }
+      out << report::dump_line(j) << '\n' << std::flush;
+    }
+    return status;
+  }
+  if (*patch_cmd) {
+    auto log = make_logger(err, patch_log);
+    try {
+      patch_params.validate();
+      std::filesystem::create_directories(patch_dir);
+    } catch (const std::exception& e) {
+      log->critical("{}", e.what());
+      return kExitUsage;
+    }
+    dsp::FftCache ffts;
+    AnalysisOptions options;
+    options.groups = FeatureGroups::without("holes,stereo,bits,grid");  // the patches need the mid STFT only
+    options.patches = patch_params;
+    int status = 0;
+    std::size_t index = 0;
+    for (const auto& p : patch_paths) {
+      if (env.stop != nullptr && env.stop->load()) return kExitUsage | status;
+      nlohmann::ordered_json j;
+      j["schema"] = report::kSchema;
+      j["path"] = p;
+      try {
+        auto src = io::open_file(p);
+        const FileFeatures f = extract_features(*src, ffts, options);
+        const auto& set = f.patches;
+        char name[32];
+        std::snprintf(name, sizeof name, "%06zu.npy", index);
+        const std::filesystem::path npy = std::filesystem::path(patch_dir) / name;
+        write_npy(npy, set);
+        j["status"] = "ok";
+        j["npy"] = name;
+        j["sample_rate"] = f.format.sample_rate;
+        j["duration_s"] = number(f.duration_s(), 3);
+        j["patches"] = set.patches.size();
+        j["frames"] = set.frames;
+        j["bands"] = set.bands;
+        auto starts = nlohmann::ordered_json::array();
+        auto segs = nlohmann::ordered_json::array();
+        for (const auto& patch : set.patches) {
+          starts.push_back(number(set.start_s(patch), 3));
+          segs.push_back(patch.segment);
+        }
+        j["start_s"] = std::move(starts);
+        if (!set.segments.empty()) {
+          j["patch_segment"] = std::move(segs);
+          auto spans = nlohmann::ordered_json::array();
+          for (const auto& s : set.segments) spans.push_back({number(s.start_s, 3), number(s.end_s, 3)});
+          j["segments"] = std::move(spans);
+        }
+      } catch (const Error& e) {
+        j["status"] = "error";
+        j["error"] = {{"code", std::string(to_string(e.code()))}, {"message", e.what()}};
+        log->warn("{}: {}: {}", p, to_string(e.code()), e.what());
+        status = 4;
+      } catch (const NpyWriteError& e) {
+        log->critical("{}", e.what());  // the output is at fault, not the file: stop
+        return kExitUsage | status;
+      }
+      ++index;
       out << report::dump_line(j) << '\n' << std::flush;
     }
     return status;

@@ -77,12 +77,13 @@ namespace {
 class MidFanOut final : public dsp::FrameConsumer {
  public:
   MidFanOut(features::CutoffAnalyzer& cutoff, features::HolesAnalyzer* holes, features::StereoAnalyzer* stereo,
-            dsp::FrameConsumer* tap)
-      : cutoff_(cutoff), holes_(holes), stereo_(stereo), tap_(tap) {}
+            features::PatchSampler* patches, dsp::FrameConsumer* tap)
+      : cutoff_(cutoff), holes_(holes), stereo_(stereo), patches_(patches), tap_(tap) {}
   void consume(const dsp::SpectrumFrame& frame) override {
     cutoff_.consume(frame);
     if (holes_ != nullptr) holes_->consume(frame);
     if (stereo_ != nullptr) stereo_->observe_mid(frame);
+    if (patches_ != nullptr) patches_->consume(frame);
     if (tap_ != nullptr) tap_->consume(frame);
   }
 
@@ -90,6 +91,7 @@ class MidFanOut final : public dsp::FrameConsumer {
   features::CutoffAnalyzer& cutoff_;
   features::HolesAnalyzer* holes_;
   features::StereoAnalyzer* stereo_;
+  features::PatchSampler* patches_;
   dsp::FrameConsumer* tap_;
 };
 
@@ -127,7 +129,13 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
   // Codec grids: the loudest excerpt of the first two channels, kept for finish().
   std::optional<features::GridAnalyzer> grid;
   if (options.groups.grid) grid.emplace(fmt.sample_rate, fmt.channels, options.grid);
-  MidFanOut fan(cutoff, holes ? &*holes : nullptr, stereo ? &*stereo : nullptr, tap);
+  // CNN patches: the strata are sized from the header's length, except in quick mode
+  // (only the segments are seen: the sampler sizes its strata as the frames come).
+  std::optional<features::PatchSampler> patches;
+  if (options.patches) {
+    patches.emplace(fmt.sample_rate, out.stft, options.quick ? std::nullopt : fmt.frames, *options.patches);
+  }
+  MidFanOut fan(cutoff, holes ? &*holes : nullptr, stereo ? &*stereo : nullptr, patches ? &*patches : nullptr, tap);
 
   io::AudioBlock block;
   std::vector<float> mono(options.block_frames);
@@ -192,6 +200,7 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
       source.seek(seg.start);
       stft.reset();
       if (grid) grid->reset(seg.start);
+      if (patches) patches->reset();
       if (decode(seg.frames) < seg.frames) {
         throw Error(ErrorCode::truncated, "stream ends inside the segment at frame " + std::to_string(seg.start) +
                                               " (the header announces " + std::to_string(*fmt.frames) + " frames)");
@@ -215,6 +224,7 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
     const int grid_bits = fmt.is_float ? 24 : std::clamp(out.bit_depth.effective_bits.value_or(fmt.bits), 8, 24);
     out.grid = grid->finish(ffts, grid_bits);
   }
+  if (patches) out.patches = patches->finish();
   return out;
 }
 
