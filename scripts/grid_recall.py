@@ -21,6 +21,8 @@ def load(corpus, features):
     meta = {}
     for line in open(os.path.join(corpus, "manifest.jsonl")):
         r = json.loads(line)
+        if r["kind"] == "spliced":   # one lossy passage in a genuine master: neither class
+            continue
         meta[os.path.normpath(os.path.join(corpus, r["path"]))] = r
     rows = []
     for line in open(features):

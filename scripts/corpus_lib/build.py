@@ -204,6 +204,65 @@ UPS = [("sox-vhq", "sox rate -v"), ("sox-quick", "sox rate -q"), ("ffmpeg-swr", 
        ("ffmpeg-soxr", "ffmpeg aresample=resampler=soxr")]
 
 
+# ---- spliced: a genuine master with one passage replaced by its lossy round trip
+# Codec settings, cycled over each split's spliced clips (mono falls through to the next
+# setting its codec accepts in mono, as in other_configs).
+SPLICE_CFGS = [_cfg("mp3", "cbr", 128), _cfg("mp3", "cbr", 192), _cfg("mp3", "cbr", 320),
+               _cfg("mp3", "vbr", None, 0), _cfg("mp3", "vbr", None, 2),
+               _cfg("aac", "cbr", 128), _cfg("aac", "cbr", 256),
+               _cfg("vorbis", "vbr", None, 3), _cfg("vorbis", "vbr", None, 8),
+               _cfg("opus", "vbr", 96), _cfg("opus", "vbr", 160)]
+SPLICE_MONO_MAX = {"aac": 192, "opus": 128}
+# spliced clips per split (full); the ci corpus gets SPLICE_CI in all, whatever the split
+SPLICE_PER_SPLIT = {"train": 40, "val": 20, "test": 30}
+SPLICE_CI = 4
+SPLICE_OFFSET = {"train": 0, "val": 3, "test": 6}
+
+
+def splice_window(sid, duration_s):
+    """(start_s, end_s) of the passage to replace: 5-10 s long, at least max(1 s, 10 % of
+    the clip) away from either end; drawn from hashes of the source id; on a 10 ms grid (a
+    whole number of samples at 44.1 and 48 kHz).  None when the clip is too short."""
+    margin = max(1.0, 0.1 * duration_s)
+    max_len = min(10.0, duration_s - 2 * margin)
+    if max_len < 5.0:
+        return None
+    length = 5.0 + u01(sid, "splice", "len") * (max_len - 5.0)
+    start = margin + u01(sid, "splice", "pos") * (duration_s - 2 * margin - length)
+    start = round(start, 2)
+    end = min(round(start + length, 2), round(duration_s - margin, 2))
+    return start, end
+
+
+def plan_spliced(good, masters, splits, size):
+    """[(spec, variant)] of spliced clips: one per chosen source, from its own master (so in
+    its split).  Eligible: masters at 44.1/48 kHz, 16 bits, with room for a passage.  Per
+    split, 30 s masters first, then by hash; the first SPLICE_PER_SPLIT[split] are taken."""
+    elig = {}
+    for s in good:
+        m = masters[s["id"]]
+        if m["rate"] > 48000 or m["bits"] != 16 or splice_window(s["id"], m["duration_s"]) is None:
+            continue
+        elig.setdefault("all" if size == "ci" else splits[s["id"]], []).append(s)
+    out = []
+    for split, ss in sorted(elig.items()):
+        ss = sorted(ss, key=lambda s: (masters[s["id"]]["duration_s"] < 29.5, u01(s["id"], "splice")))
+        ss = ss[:SPLICE_CI if size == "ci" else SPLICE_PER_SPLIT.get(split, 0)]
+        for i, s in enumerate(ss):
+            m = masters[s["id"]]
+            # ci: every third setting, so its few clips cover mp3, aac and opus
+            k = 3 * i if size == "ci" else i + SPLICE_OFFSET.get(split, 0)
+            while True:
+                c = SPLICE_CFGS[k % len(SPLICE_CFGS)]
+                if m["channels"] > 1 or (c["bitrate_kbps"] or 0) <= SPLICE_MONO_MAX.get(c["codec"], 320):
+                    break
+                k += 1
+            a, b = splice_window(s["id"], m["duration_s"])
+            out.append((s, dict(kind="spliced", variant="spliced-" + codecs.describe(c), source=s["id"],
+                                cfg=c, splice_start_s=a, splice_end_s=b)))
+    return out
+
+
 def plan_variants(src, master, split_members, size):
     """Variants of one source.  `master` = the master's record; `split_members` = the
     eligible (44.1 kHz stereo) source ids of this split in hash order, for spreading the
@@ -471,6 +530,8 @@ def job_variant(out, spec, split, master_rec, v):
                 facts.update(upsampled=True, padded=bool(v.get("requant16")),
                              pad_dither=False if v.get("requant16") else None,
                              via_rate=via)
+        elif kind == "spliced":
+            facts.update(_splice(mpath, part, master_rec, v, tmp))
         else:
             raise ValueError(kind)
         os.replace(part, path)
@@ -478,7 +539,7 @@ def job_variant(out, spec, split, master_rec, v):
         rec = base_record(out, path, spec, split, m)
         rec.update(facts)
         rec.update(kind=kind, variant=v["variant"], source_bandwidth_hz=master_rec["bandwidth_hz"])
-        if rec["label"] == "lossy" or kind == "bandlimited":
+        if (rec["label"] == "lossy" or kind == "bandlimited") and kind != "spliced":
             z = np.load(os.path.join(out, "spectra", sid + ".npz"))
             cut, obs = audio.measured_cutoff((z["f"], z["s"]), spec_out)
             rec["measured_cutoff_hz"], rec["cutoff_observable"] = cut, obs
@@ -486,6 +547,87 @@ def job_variant(out, spec, split, master_rec, v):
         return rec
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# Leading samples to drop from each decoder's output so that it lines up with its input.
+# All 0 with Debian 12's tools: `lame --decode` reads the LAME tag's encoder delay and
+# padding and removes them, ffmpeg applies the MP4 edit list of its AAC encoder (priming),
+# oggdec and opusdec honour the granule positions / pre-skip, and sox `rate -v` (Opus back
+# to 44.1 kHz) is linear-phase with its delay compensated.  What is left is padding at the
+# end (ffmpeg's AAC: up to one frame), cut to the master's length.  _check_alignment
+# measures the result and stops the build if a tool ever behaves otherwise.
+DECODER_LEAD = {"mp3": 0, "aac": 0, "vorbis": 0, "opus": 0}
+ALIGN_SEARCH = 8192          # samples searched either way for the cross-correlation peak
+ALIGN_MAX_RESIDUAL_DB = -10.0   # passage residual (decoded - master) re the master, at most
+ALIGN_MIN_MARGIN_DB = 1.0    # ... and at least this much below the residual one sample off
+
+
+def _ints16(path):
+    x = audio.read(path).astype(np.float64)
+    return np.round(x * 32768.0).astype(np.int64)
+
+
+def _residual_db(x, y):
+    e = float(np.sum(x.astype(np.float64) ** 2))
+    r = float(np.sum((y.astype(np.float64) - x) ** 2))
+    return 10.0 * np.log10(max(r, 1e-20) / max(e, 1e-20))
+
+
+def _check_alignment(x, y, a, b, what):
+    """x: master, y: decoded (frames, channels) ints of the same shape; [a, b) the passage.
+    Alignment: (1) the cross-correlation of the mono sums peaks at lag 0 (searched over
+    +-ALIGN_SEARCH samples); (2) over the passage, the residual y - x relative to x is at
+    most ALIGN_MAX_RESIDUAL_DB and at least ALIGN_MIN_MARGIN_DB below the residual with y
+    one sample early or late.  Raises when either fails; returns the figures."""
+    xm = x.astype(np.float64).mean(1)
+    ym = y.astype(np.float64).mean(1)
+    n = 1 << int(np.ceil(np.log2(2 * len(xm))))
+    cc = np.fft.irfft(np.fft.rfft(ym, n) * np.conj(np.fft.rfft(xm, n)), n)
+    lags = np.r_[0:ALIGN_SEARCH + 1, -ALIGN_SEARCH:0]
+    lag = int(lags[int(np.argmax(cc[lags]))])
+    r0 = _residual_db(x[a:b], y[a:b])
+    r1 = min(_residual_db(x[a:b], y[a + 1:b + 1]), _residual_db(x[a:b], y[a - 1:b - 1]))
+    fig = {"lag_samples": lag, "residual_db": round(r0, 2), "residual_off_by_one_db": round(r1, 2)}
+    if lag != 0 or r0 > ALIGN_MAX_RESIDUAL_DB or r1 - r0 < ALIGN_MIN_MARGIN_DB:
+        raise RuntimeError("spliced %s: decoded audio not aligned with the master: %s "
+                           "(need lag 0, residual <= %g dB, >= %g dB below one sample off)" % (
+                               what, fig, ALIGN_MAX_RESIDUAL_DB, ALIGN_MIN_MARGIN_DB))
+    return fig
+
+
+def _splice(mpath, part, master_rec, v, tmp):
+    """Round-trip the whole master through v["cfg"], align the decode with the master, and
+    write the master with [splice_start_s, splice_end_s) taken from the decode.  Samples
+    outside the passage are the master's, bit for bit."""
+    rate, cfg = master_rec["rate"], v["cfg"]
+    if master_rec["bits"] != 16:
+        raise ValueError("spliced clips need a 16-bit master")
+    src16 = os.path.join(tmp, "src.wav")
+    _sox(mpath, "-b", "16", src16)
+    dec = os.path.join(tmp, "dec.wav")
+    fx = codecs.round_trip(src16, dec, cfg, rate, tmp)
+    x = _ints16(src16)
+    y = _ints16(dec)[DECODER_LEAD[cfg["codec"]]:]
+    if y.shape[1] != x.shape[1] or len(y) < len(x):
+        raise RuntimeError("spliced %s: decode has shape %s, master %s" % (v["variant"], y.shape, x.shape))
+    y = y[:len(x)]
+    a = int(round(v["splice_start_s"] * rate))
+    b = int(round(v["splice_end_s"] * rate))
+    if not (0 < a < b < len(x)):
+        raise ValueError("spliced %s: passage [%d, %d) outside %d frames" % (v["variant"], a, b, len(x)))
+    fig = _check_alignment(x, y, a, b, "%s/%s" % (master_rec["source_id"], v["variant"]))
+    out = x.copy()
+    out[a:b] = y[a:b]
+    audio.write_int(part, out, rate, 16)
+    # measured_cutoff_hz of a spliced clip: the passage's, against the master's same passage
+    f, sx = audio.long_term_spectrum(x[a:b] / 32768.0, rate)
+    _, sy = audio.long_term_spectrum(y[a:b] / 32768.0, rate)
+    cut, obs = audio.measured_cutoff((f, audio.smooth(sx, rate)), (f, audio.smooth(sy, rate)))
+    facts = _lossy_facts(fx, cfg, master_rec["duration_s"])
+    facts.update(label="lossy", splice_start_s=v["splice_start_s"], splice_end_s=v["splice_end_s"],
+                 splice_start_frame=a, splice_end_frame=b, splice_alignment=fig,
+                 measured_cutoff_hz=cut, cutoff_observable=obs)
+    return facts
 
 
 def _lossy_facts(fx, cfg, duration_s):
@@ -556,6 +698,7 @@ def build(out, size, jobs, log=sys.stderr):
         for s in good:
             for v in plan_variants(s, masters[s["id"]], members.get(splits[s["id"]], []), size):
                 plan.append((s, v))
+        plan += plan_spliced(good, masters, splits, size)
         futs = {ex.submit(_safe, job_variant, out, s, splits[s["id"]], masters[s["id"]], v): (s, v)
                 for s, v in plan}
         recs = {}
