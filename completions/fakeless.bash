@@ -12,7 +12,7 @@ _fakeless() {
   fi
 
   local scan_opts="-j --jobs --format --ordered --ext --exclude --follow-symlinks --files-from -0 --null
-    --cache --shard --quick --only-flagged --threshold --model --model-file --progress --timeout --max-memory --spectrograms -q --quiet -v --verbose --log-level
+    --cache --shard --quick --only-flagged --threshold --model --model-file --cnn-file --segments --progress --timeout --max-memory --spectrograms -q --quiet -v --verbose --log-level
     --log-file -h --help"
   local log_opts="-q --quiet -v --verbose --log-level --log-file -h --help"
 
@@ -20,7 +20,7 @@ _fakeless() {
   local cmd="" action="" i
   for ((i = 1; i < cword; i++)); do
     case ${words[i]} in
-      scan | features | cache | spectrogram | report | models) [ -z "$cmd" ] && cmd=${words[i]} ;;
+      scan | features | patches | cache | spectrogram | report | models) [ -z "$cmd" ] && cmd=${words[i]} ;;
       stats | prune | export) [ "$cmd" = cache ] && [ -z "$action" ] && action=${words[i]} ;;
     esac
   done
@@ -30,13 +30,13 @@ _fakeless() {
     --progress) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
     --log-level) COMPREPLY=($(compgen -W "trace debug info warn error critical off" -- "$cur")); return ;;
     --files-from) COMPREPLY=($(compgen -f -- "$cur") -); return ;;
-    --model) COMPREPLY=($(compgen -W "tree rule" -- "$cur")); return ;;
-    --log-file | --cache | --model-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --model) COMPREPLY=($(compgen -W "fused tree cnn rule" -- "$cur")); return ;;
+    --log-file | --cache | --model-file | --cnn-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     -j | --jobs | --shard | --threshold | --ext | --exclude) return ;;
   esac
 
   if [ -z "$cmd" ] && [[ $cur != -* ]] && [ "$cword" = 1 ]; then
-    COMPREPLY=($(compgen -W "scan cache features spectrogram report models" -- "$cur") $(compgen -f -- "$cur"))
+    COMPREPLY=($(compgen -W "scan cache features patches spectrogram report models" -- "$cur") $(compgen -f -- "$cur"))
     return
   fi
   case $cmd in
@@ -52,6 +52,9 @@ _fakeless() {
       ;;
     features)
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "$log_opts" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
+      ;;
+    patches)
+      if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "-o --output --budget --segment-length $log_opts" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi
       ;;
     spectrogram)
       if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "-o --output --width --height --range-db --holes $log_opts" -- "$cur")); else COMPREPLY=($(compgen -f -- "$cur")); fi

@@ -70,6 +70,9 @@ struct AnalysisOptions {
   // CNN input patches (features/patches.hpp): sampled only when set (the CNN scorers set
   // it; `fakeless patches` too).
   std::optional<features::PatchParams> patches;
+  // --segments: time-localised CNN scores over segments of this many seconds (0: off);
+  // analyze_source asks the scorer for patches in segment mode.
+  double segment_s = 0.0;
 };
 
 struct FileFeatures {

@@ -13,8 +13,13 @@ namespace fakeless {
 std::string model_name(const model::Scorer& model);
 // The same for the default scorer (the built-in trees).
 std::string model_name();
-// The default scorer: the trees compiled into the binary.
+// The default scorer: the built-in trees fused with the built-in CNN (the trees alone when
+// the binary has no CNN).
 const model::Scorer& default_scorer();
+
+// The options with what the scorer needs added: its CNN patches (segment mode when
+// options.segment_s > 0), so one decode pass serves the features and the CNN.
+AnalysisOptions options_for(const AnalysisOptions& options, const model::Scorer& model);
 
 // Analyses an already-open source (used by tests and the fuzzer).
 report::Verdict analyze_source(io::AudioSource& source, std::string display_path, dsp::FftCache& ffts,

@@ -19,6 +19,7 @@
 
 #include "fakeless/analysis.hpp"
 #include "fakeless/cli/progress.hpp"
+#include "fakeless/model/cnn_scorer.hpp"
 #include "fakeless/model/rule_model.hpp"
 #include "fakeless/model/trees.hpp"
 #include "fakeless/pipeline.hpp"
@@ -210,8 +211,10 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
   bool quick = false;
   bool only_flagged = false;
   std::optional<double> threshold;
-  std::string model_choice = "tree";
+  std::string model_choice;
   std::string model_file;
+  std::string cnn_file;
+  double segment_s = 0.0;
   std::string progress_mode = "auto";
   LogOptions scan_log;
   scan_cmd->add_option("paths", paths, "Files and directories to scan")->type_name("PATH...");
@@ -266,11 +269,20 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
         }
       });
   scan_cmd->add_option("--model", model_choice,
-                       "Scorer: tree (the trained trees, default) or rule (the documented cutoff rule)")
-      ->check(CLI::IsMember({"tree", "rule"}))
-      ->capture_default_str();
+                       "Scorer: fused (trees and CNN together, default), tree (the trained trees), cnn (the patch\n"
+                       "CNN alone for the lossy call; other findings from the trees) or rule (the documented cutoff rule)")
+      ->check(CLI::IsMember({"fused", "tree", "cnn", "rule"}));
   scan_cmd->add_option("--model-file", model_file, "Use this tree model (JSON from scripts/train-tree) instead of the built-in one")
       ->type_name("FILE");
+  scan_cmd->add_option("--cnn-file", cnn_file, "Use this CNN model (JSON from scripts/train-cnn) instead of the built-in one")
+      ->type_name("FILE");
+  scan_cmd->add_option("--segments", segment_s,
+                       "Score the file in segments of S seconds with the CNN (default 10): adds \"segments\" to each\n"
+                       "verdict and flags a lossy passage in an otherwise genuine file (\"spliced\")")
+      ->expected(0, 1)
+      ->default_str("10")
+      ->type_name("[S]")
+      ->check(CLI::Range(1.0, 3600.0));
   scan_cmd->add_option("--progress", progress_mode,
                        "Progress line on stderr: auto (only when stderr is a terminal), always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}))
@@ -470,21 +482,46 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
       log->debug("cache: {}", cache_file);
     }
     std::unique_ptr<model::Scorer> scorer;
+    std::optional<model::TreeModel> trees;
+    std::optional<model::CnnModel> cnn_loaded;
     try {
+      const model::CnnModel* cnn = nullptr;
+      if (!cnn_file.empty()) {
+        cnn_loaded = model::CnnModel::from_file(cnn_file);
+        cnn = &*cnn_loaded;
+      } else {
+        cnn = model::CnnModel::builtin();
+      }
+      if (model_choice.empty()) model_choice = cnn != nullptr && cnn->fusion() ? "fused" : "tree";
       if (model_choice == "rule") {
-        if (!model_file.empty()) throw std::invalid_argument("--model-file needs --model tree");
+        if (!model_file.empty() || !cnn_file.empty()) throw std::invalid_argument("--model-file and --cnn-file need a trained scorer, not --model rule");
         model::RuleParams params;
         if (threshold) params.lossy_threshold = *threshold;
         scorer = std::make_unique<model::RuleModel>(params);
       } else {
-        model::TreeModel trees = model_file.empty() ? model::TreeModel::builtin() : model::TreeModel::from_file(model_file);
-        if (threshold) trees = trees.with_threshold(*threshold);
-        scorer = std::make_unique<model::TreeModel>(std::move(trees));
+        trees = model_file.empty() ? model::TreeModel::builtin() : model::TreeModel::from_file(model_file);
+        if (model_choice == "tree") {
+          if (!cnn_file.empty()) throw std::invalid_argument("--cnn-file needs --model cnn or fused");
+          if (threshold) trees = trees->with_threshold(*threshold);
+          scorer = std::make_unique<model::TreeModel>(std::move(*trees));
+        } else {
+          if (cnn == nullptr) throw std::invalid_argument("this binary has no CNN model built in: give --cnn-file or --model tree");
+          if (model_choice == "cnn") {
+            scorer = std::make_unique<model::CnnScorer>(*trees, *cnn, threshold);
+          } else {
+            scorer = std::make_unique<model::FusedScorer>(*trees, *cnn, threshold);
+          }
+        }
       }
+      if (segment_s > 0.0 && !scorer->patch_params(segment_s)) {
+        throw std::invalid_argument("--segments needs a scorer with the CNN (--model fused or cnn)");
+      }
+      if (segment_s > 0.0 && quick) throw std::invalid_argument("--segments scores the whole file: it cannot go with --quick");
     } catch (const std::exception& e) {
       log->critical("{}", e.what());
       return kExitUsage;
     }
+    opt.analysis.segment_s = segment_s;
     const model::Scorer& model = *scorer;
     log->debug("model: {} (lossy threshold {})", model.name(), model.lossy_threshold());
     opt.observer = &progress;
@@ -669,24 +706,37 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
     int shown = 0;
     for (const auto& f : files) {
       if (f.name.size() <= 5 || f.name.substr(f.name.size() - 5) != ".json") continue;
-      model::TreeModel m;
+      // The default scorer's name holds the name of every model it uses (fused: both).
+      std::string name;
+      std::string base;
+      nlohmann::ordered_json summary;
       try {
-        m = model::TreeModel::from_json_text(f.data, std::string(f.name));
+        if (f.name.rfind("cnn-", 0) == 0) {
+          const auto m = model::CnnModel::from_json_text(f.data, std::string(f.name));
+          name = m.name();
+          base = m.base_name();
+          summary = m.summary();
+        } else {
+          const auto m = model::TreeModel::from_json_text(f.data, std::string(f.name));
+          name = m.name();
+          base = m.base_name();
+          summary = m.summary();
+        }
       } catch (const std::exception& e) {
         log->error("{}", e.what());
         return kExitUsage;
       }
+      const bool is_default = default_name.find(name) != std::string::npos;
       const std::string_view card = card_of(f.name);
       if (models_json) {
-        nlohmann::ordered_json j = m.summary();
-        j["default"] = m.name() == default_name;
+        nlohmann::ordered_json j = summary;
+        j["default"] = is_default;
         j["file"] = std::string(f.name);
         j["card"] = std::string(card);
         out << report::dump_line(j) << '\n';
       } else {
         if (shown > 0) out << "\n";
-        out << "# " << m.base_name() << (m.name() == default_name ? "  (default)" : "") << "\n"
-            << m.summary().dump() << "\n\n";
+        out << "# " << base << (is_default ? "  (default)" : "") << "\n" << summary.dump() << "\n\n";
         out << (card.empty() ? std::string_view("(no model card)\n") : card);
       }
       ++shown;

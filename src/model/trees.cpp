@@ -461,7 +461,9 @@ nlohmann::ordered_json TreeModel::summary() const {
   return j;
 }
 
-Decision TreeModel::decide(const FileFeatures& f) const {
+Decision TreeModel::decide(const FileFeatures& f) const { return decide(f, LossyOverride{}); }
+
+Decision TreeModel::decide(const FileFeatures& f, const LossyOverride& override_lossy) const {
   if (auto early = decide_without_model(f)) return *early;
   Decision d;
   const auto& c = f.cutoff;
@@ -471,9 +473,8 @@ Decision TreeModel::decide(const FileFeatures& f) const {
   // lossy: calibrated probability, and the features that moved it
   std::vector<double> contrib(features_.size(), 0.0);
   lossy_.contributions(x, contrib);
-  const double p = round_to(p_lossy(x), 1e-4);
-  d.p_lossy = p;
-  const bool lossy = p >= threshold_;
+  double p = round_to(p_lossy(x), 1e-4);
+  double threshold = threshold_;
   std::vector<std::size_t> order(features_.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
@@ -488,6 +489,13 @@ Decision TreeModel::decide(const FileFeatures& f) const {
     dr.effect = effect;
     d.drivers.push_back(std::move(dr));
   }
+  if (override_lossy) {
+    const LossyScore s = override_lossy(p, d);
+    p = round_to(s.p, 1e-4);
+    threshold = s.threshold;
+  }
+  d.p_lossy = p;
+  const bool lossy = p >= threshold;
 
   // where it came from
   if (lossy && !codec_.empty()) {

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <new>
 #include <sstream>
 #include <stdexcept>
@@ -9,6 +10,7 @@
 #include "fakeless/error.hpp"
 #include "fakeless/pipeline.hpp"
 #include "fakeless/version.hpp"
+#include "fakeless/model/cnn_scorer.hpp"
 #include "fakeless/model/trees.hpp"
 
 namespace fakeless {
@@ -341,7 +343,22 @@ std::string model_name(const model::Scorer& model) {
   return model.name() + "+grid1 (fakeless " + kVersion + ")";
 }
 
-const model::Scorer& default_scorer() { return model::TreeModel::builtin(); }
+const model::Scorer& default_scorer() {
+  // The fusion of the built-in trees and CNN; the trees alone in a binary without a CNN.
+  static const std::unique_ptr<model::Scorer> fused = []() -> std::unique_ptr<model::Scorer> {
+    const auto* cnn = model::CnnModel::builtin();
+    if (cnn == nullptr || !cnn->fusion()) return nullptr;
+    return std::make_unique<model::FusedScorer>(model::TreeModel::builtin(), *cnn);
+  }();
+  if (fused) return *fused;
+  return model::TreeModel::builtin();
+}
+
+AnalysisOptions options_for(const AnalysisOptions& options, const model::Scorer& model) {
+  AnalysisOptions o = options;
+  if (!o.patches) o.patches = model.patch_params(options.segment_s);
+  return o;
+}
 
 std::string model_name() { return model_name(default_scorer()); }
 
@@ -389,7 +406,7 @@ report::Verdict analyze_source(io::AudioSource& source, std::string display_path
     deadline = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                         std::chrono::duration<double>(options.timeout_s));
   }
-  const FileFeatures f = extract_features(source, ffts, options, deadline);
+  const FileFeatures f = extract_features(source, ffts, options_for(options, model), deadline);
   return make_verdict(f, std::move(display_path), model, t0);
 }
 
@@ -406,11 +423,14 @@ report::Verdict make_verdict(const FileFeatures& f, std::string display_path, co
     for (const auto& dr : v.decision.drivers) {
       nlohmann::ordered_json o;
       o["feature"] = dr.feature;
-      o["value"] = dr.value ? nlohmann::ordered_json(*dr.value) : nlohmann::ordered_json(nullptr);
+      o["value"] = dr.value ? number(*dr.value, 6) : nlohmann::ordered_json(nullptr);
       o["effect"] = number(dr.effect, 3);
       drivers.push_back(std::move(o));
     }
     v.evidence["drivers"] = std::move(drivers);
+  }
+  if (const auto& c = v.decision.cnn) {
+    v.evidence["cnn"] = {{"p_lossy", number(c->p_lossy, 4)}, {"logit", number(c->logit, 3)}, {"patches", c->patches}};
   }
   v.model = model_name(model);
   v.quick_segments = f.quick_segments;

@@ -43,7 +43,7 @@ SpectrogramResult spectrogram_of(io::AudioSource& source, const std::string& dis
     deadline = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                         std::chrono::duration<double>(options.timeout_s));
   }
-  const FileFeatures features = extract_features(source, ffts, options, deadline, &acc);
+  const FileFeatures features = extract_features(source, ffts, options_for(options, model), deadline, &acc);
   SpectrogramResult out;
   out.verdict = make_verdict(features, display_path, model, t0);
   Annotations notes;

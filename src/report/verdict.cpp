@@ -168,6 +168,13 @@ nlohmann::ordered_json to_json(const Verdict& v) {
     if (d.origin->bitrate_confidence) o["bitrate_confidence"] = number(d.origin->bitrate_confidence, 3);
     j["origin"] = std::move(o);
   }
+  if (!d.segments.empty()) {
+    auto segs = nlohmann::ordered_json::array();
+    for (const auto& s : d.segments) {
+      segs.push_back({{"start_s", number(s.start_s, 3)}, {"end_s", number(s.end_s, 3)}, {"p_lossy", number(s.p_lossy, 4)}});
+    }
+    j["segments"] = std::move(segs);
+  }
   j["model"] = v.model;
   j["elapsed_ms"] = number(v.elapsed_ms, 0);
   if (v.quick_segments > 0) j["quick"] = {{"segments", v.quick_segments}, {"analysed_s", number(v.analysed_s, 3)}};
@@ -239,6 +246,21 @@ Verdict from_json(const nlohmann::ordered_json& j) {
       dr.value = opt_double(o, "value");
       dr.effect = opt_double(o, "effect").value_or(0.0);
       d.drivers.push_back(std::move(dr));
+    }
+  }
+  if (j.contains("evidence") && j["evidence"].contains("cnn") && j["evidence"]["cnn"].is_object()) {
+    const auto& o = j["evidence"]["cnn"];
+    model::CnnScore c;
+    c.p_lossy = opt_double(o, "p_lossy").value_or(0.0);
+    c.logit = opt_double(o, "logit").value_or(0.0);
+    c.patches = o.value("patches", 0);
+    d.cnn = c;
+  }
+  if (j.contains("segments") && j["segments"].is_array()) {
+    for (const auto& o : j["segments"]) {
+      if (!o.is_object()) continue;
+      d.segments.push_back({opt_double(o, "start_s").value_or(0.0), opt_double(o, "end_s").value_or(0.0),
+                            opt_double(o, "p_lossy")});
     }
   }
   const auto& f = j.at("format");

@@ -137,7 +137,12 @@ std::string analysis_settings(const AnalysisOptions& analysis, const model::Scor
   } else {
     std::snprintf(buf, sizeof buf, "full t=%g", model.lossy_threshold());
   }
-  return buf;
+  std::string out = buf;
+  if (analysis.segment_s > 0.0 && model.patch_params(analysis.segment_s)) {
+    std::snprintf(buf, sizeof buf, " segments=%gs", analysis.segment_s);
+    out += buf;
+  }
+  return out;
 }
 
 ScanStats run_scan(const ScanOptions& options, const model::Scorer& model, report::ResultWriter& writer,

@@ -25,6 +25,21 @@ struct Origin {
   std::optional<double> bitrate_confidence;
 };
 
+// What the patch CNN said about the whole file (model/cnn_scorer.hpp).
+struct CnnScore {
+  double logit = 0.0;     // the robust aggregate (median) of the patch logits
+  double p_lossy = 0.0;   // calibrated, the CNN alone
+  int patches = 0;        // patches scored
+};
+
+// A stretch of the file scored on its own (--segments): the CNN's calibrated p_lossy over
+// the patches inside it; null when it held no audible patch.
+struct SegmentScore {
+  double start_s = 0.0;
+  double end_s = 0.0;
+  std::optional<double> p_lossy;
+};
+
 struct Decision {
   std::string verdict;              // lossless | lossy | upsampled | padded | uncertain
   std::vector<std::string> flags;   // every finding: lossy, upsampled, padded
@@ -35,6 +50,8 @@ struct Decision {
   std::optional<int> original_bits;
   std::optional<Origin> origin;     // lossy files, when the scorer can tell
   std::vector<Driver> drivers;      // the few features that drove p_lossy, strongest first
+  std::optional<CnnScore> cnn;      // scorers with the CNN
+  std::vector<SegmentScore> segments;  // --segments only
 };
 
 // The decisions every scorer shares, made before any model is asked: a file that is itself
@@ -53,6 +70,12 @@ class Scorer {
   [[nodiscard]] virtual std::string name() const = 0;
   // Flag lossy when p_lossy >= this.
   [[nodiscard]] virtual double lossy_threshold() const = 0;
+  // The CNN input patches this scorer needs (nullopt: none); segment_s > 0 asks for
+  // time-localised scores (segment mode, features/patches.hpp).
+  [[nodiscard]] virtual std::optional<features::PatchParams> patch_params(double segment_s) const {
+    (void)segment_s;
+    return std::nullopt;
+  }
 };
 
 }  // namespace fakeless::model

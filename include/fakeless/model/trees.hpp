@@ -7,6 +7,7 @@
 // script saw, rounding included - so training and inference cannot disagree.
 #include <cstdint>
 #include <span>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,6 +78,16 @@ class TreeModel final : public Scorer {
   static const TreeModel& builtin();
 
   [[nodiscard]] Decision decide(const FileFeatures& features) const override;
+  // The same, with the lossy score replaced: `lossy` receives the trees' calibrated
+  // p_lossy and the decision so far (drivers set) and returns the p_lossy and threshold to
+  // decide with (it may edit the drivers). Used by the CNN and fused scorers, which take
+  // every other finding (upsampled, padded, origin) from the trees.
+  struct LossyScore {
+    double p = 0.0;
+    double threshold = 1.0;
+  };
+  using LossyOverride = std::function<LossyScore(double p_tree, Decision& d)>;
+  [[nodiscard]] Decision decide(const FileFeatures& features, const LossyOverride& lossy) const;
   // "<name>@<8 hex digits of the model file's FNV-1a hash>": a retrained model under the
   // same name is a different version (cache entries of the old one are not reused).
   [[nodiscard]] std::string name() const override { return name_ + "@" + digest_; }

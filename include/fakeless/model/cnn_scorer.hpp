@@ -1,0 +1,107 @@
+#pragma once
+// The patch CNN as a scorer: the network of model/cnn.hpp run over a file's patches
+// (features/patches.hpp), what scripts/train-cnn fitted around it (calibration, thresholds,
+// fusion with the trees), and the two scorers built on it:
+//   --model cnn     p_lossy from the CNN alone;
+//   --model fused   (the default) p_lossy from the trees and the CNN together:
+//                   logit p = w_tree * logit(p_tree) + w_cnn * cnn_logit + bias.
+// Both take every other finding (upsampled, padded, origin codec and bitrate) from the
+// trees, and both score segments on request (--segments): a file that is not lossy as a
+// whole but holds a segment at or above the segment threshold is flagged lossy and
+// "spliced".
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "fakeless/features/patches.hpp"
+#include "fakeless/model/cnn.hpp"
+#include "fakeless/model/scorer.hpp"
+#include "fakeless/model/trees.hpp"
+
+namespace fakeless::model {
+
+class CnnModel {
+ public:
+  struct Fusion {
+    std::string tree;  // the tree model it was fitted with ("tree-v1@<digest>")
+    double w_tree = 0.0;
+    double w_cnn = 0.0;
+    double bias = 0.0;
+    double threshold = 0.5;
+  };
+  struct FileScore {
+    std::optional<double> logit;  // median of the patch logits; nullopt without patches
+    int patches = 0;
+    std::vector<SegmentScore> segments;  // segment mode: calibrated per segment
+  };
+
+  // Parses a model written by scripts/train-cnn; throws std::invalid_argument with the reason.
+  static CnnModel from_json_text(std::string_view text, const std::string& source);
+  static CnnModel from_file(const std::string& path);
+  // The built-in model (the newest data/models/cnn-*.json compiled in); nullptr when the
+  // binary was built without one.
+  static const CnnModel* builtin();
+
+  // The patches this model reads; segment_s > 0: segment mode.
+  [[nodiscard]] features::PatchParams patch_params(double segment_s) const;
+  [[nodiscard]] FileScore score(const features::PatchSet& set) const;
+  [[nodiscard]] double calibrated(double logit) const;
+  [[nodiscard]] double threshold() const { return threshold_; }
+  [[nodiscard]] double segment_threshold() const { return segment_threshold_; }
+  [[nodiscard]] const std::optional<Fusion>& fusion() const { return fusion_; }
+  [[nodiscard]] std::string name() const { return name_ + "@" + net_.digest(); }
+  [[nodiscard]] const std::string& base_name() const { return name_; }
+  [[nodiscard]] const CnnNet& net() const { return net_; }
+  [[nodiscard]] nlohmann::ordered_json summary() const;  // for `fakeless models --json`
+
+ private:
+  CnnNet net_;
+  std::string name_;
+  features::PatchParams patches_;
+  double cal_a_ = 1.0;
+  double cal_b_ = 0.0;
+  double threshold_ = 0.5;
+  double segment_threshold_ = 0.5;
+  std::optional<Fusion> fusion_;
+};
+
+// --model cnn
+class CnnScorer final : public Scorer {
+ public:
+  CnnScorer(const TreeModel& trees, const CnnModel& cnn, std::optional<double> threshold = std::nullopt);
+  [[nodiscard]] Decision decide(const FileFeatures& features) const override;
+  [[nodiscard]] std::string name() const override;
+  [[nodiscard]] double lossy_threshold() const override { return threshold_; }
+  [[nodiscard]] std::optional<features::PatchParams> patch_params(double segment_s) const override {
+    return cnn_->patch_params(segment_s);
+  }
+
+ private:
+  const TreeModel* trees_;
+  const CnnModel* cnn_;
+  double threshold_;
+};
+
+// --model fused (default when the binary has a CNN)
+class FusedScorer final : public Scorer {
+ public:
+  // Throws std::invalid_argument when the CNN carries no fusion, or one fitted with other trees.
+  FusedScorer(const TreeModel& trees, const CnnModel& cnn, std::optional<double> threshold = std::nullopt);
+  [[nodiscard]] Decision decide(const FileFeatures& features) const override;
+  [[nodiscard]] std::string name() const override;
+  [[nodiscard]] double lossy_threshold() const override { return threshold_; }
+  [[nodiscard]] std::optional<features::PatchParams> patch_params(double segment_s) const override {
+    return cnn_->patch_params(segment_s);
+  }
+
+ private:
+  const TreeModel* trees_;
+  const CnnModel* cnn_;
+  CnnModel::Fusion fusion_;
+  double threshold_;
+};
+
+}  // namespace fakeless::model

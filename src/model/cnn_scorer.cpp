@@ -1,0 +1,283 @@
+#include "fakeless/model/cnn_scorer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace fakeless::model {
+
+namespace {
+
+double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
+
+double logit(double p) {
+  const double q = std::clamp(p, 1e-6, 1.0 - 1e-6);
+  return std::log(q / (1.0 - q));
+}
+
+double median(std::vector<double> v) {
+  const std::size_t n = v.size();
+  std::sort(v.begin(), v.end());
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double round_to(double v, double step) { return std::round(v / step) * step; }
+
+// A finite number from the model's meta, or the fallback when absent.
+double number_at(const nlohmann::json& obj, const char* key, double fallback, const std::string& source) {
+  if (!obj.is_object() || !obj.contains(key)) return fallback;
+  const auto& v = obj.at(key);
+  if (!v.is_number() || !std::isfinite(v.get<double>())) {
+    throw std::invalid_argument(source + ": '" + key + "' must be a finite number");
+  }
+  return v.get<double>();
+}
+
+double unit_at(const nlohmann::json& obj, const char* key, double fallback, const std::string& source) {
+  const double v = number_at(obj, key, fallback, source);
+  if (!(v > 0.0 && v <= 1.0)) throw std::invalid_argument(source + ": '" + key + "' must be in (0, 1]");
+  return v;
+}
+
+std::string mmss(double s) {
+  const auto t = static_cast<long>(std::floor(s));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%ld:%02ld", t / 60, t % 60);
+  return buf;
+}
+
+// Segment mode: a file not lossy as a whole with a segment at or above the segment
+// threshold is lossy and "spliced" (the reason names the segments).
+void flag_spliced(Decision& d, const CnnModel& cnn) {
+  if (d.segments.empty() || d.verdict == "lossy") return;
+  std::string where;
+  double top = 0.0;
+  int hits = 0;
+  for (const auto& s : d.segments) {
+    if (s.p_lossy && *s.p_lossy >= cnn.segment_threshold()) {
+      if (hits++ < 3) where += (where.empty() ? "" : ", ") + mmss(s.start_s) + "-" + mmss(s.end_s);
+      top = std::max(top, *s.p_lossy);
+    }
+  }
+  if (hits == 0) return;
+  if (hits > 3) where += ", ...";
+  d.flags.insert(d.flags.begin(), "lossy");
+  d.flags.emplace_back("spliced");
+  const std::string previous = d.verdict;
+  d.verdict = "lossy";
+  d.p_lossy = std::max(d.p_lossy.value_or(0.0), top);
+  d.confidence = top;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, " (CNN p_lossy up to %.2f)", top);
+  d.reason = "a lossy passage in a file that is otherwise " + previous + ": " + where + buf;
+}
+
+// Per-segment and whole-file CNN scores into the decision.
+void attach(Decision& d, const CnnModel& cnn, const CnnModel::FileScore& s) {
+  if (s.logit) {
+    CnnScore c;
+    c.logit = round_to(*s.logit, 1e-3);
+    c.p_lossy = round_to(cnn.calibrated(*s.logit), 1e-4);
+    c.patches = s.patches;
+    d.cnn = c;
+  }
+  d.segments = s.segments;
+}
+
+}  // namespace
+
+CnnModel CnnModel::from_json_text(std::string_view text, const std::string& source) {
+  CnnModel m;
+  try {
+    m.net_ = CnnNet::parse(text, source);
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(e.what());
+  }
+  const auto& meta = m.net_.meta();
+  m.name_ = meta.value("name", std::string("cnn"));
+  const auto& in = meta.contains("input") ? meta.at("input") : nlohmann::json::object();
+  features::PatchParams p;
+  p.frames = static_cast<int>(m.net_.frames());
+  p.bands = static_cast<int>(m.net_.bands());
+  p.top_hz = number_at(in, "top_hz", p.top_hz, source);
+  p.floor_bits = static_cast<int>(number_at(in, "floor_bits", p.floor_bits, source));
+  p.scale_db = number_at(in, "scale_db", p.scale_db, source);
+  p.budget = static_cast<int>(number_at(in, "budget", p.budget, source));
+  p.min_power_db = number_at(in, "min_power_db", p.min_power_db, source);
+  try {
+    p.validate();
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(source + ": input: " + e.what());
+  }
+  m.patches_ = p;
+  if (meta.contains("aggregate") && meta.at("aggregate") != "median") {
+    throw std::invalid_argument(source + ": only the 'median' aggregate is known");
+  }
+  const auto& cal = meta.contains("calibration") ? meta.at("calibration") : nlohmann::json::object();
+  m.cal_a_ = number_at(cal, "a", 1.0, source);
+  m.cal_b_ = number_at(cal, "b", 0.0, source);
+  m.threshold_ = unit_at(meta, "threshold", 0.5, source);
+  m.segment_threshold_ = unit_at(meta, "segment_threshold", m.threshold_, source);
+  if (meta.contains("fusion") && !meta.at("fusion").is_null()) {
+    const auto& fu = meta.at("fusion");
+    if (!fu.is_object()) throw std::invalid_argument(source + ": 'fusion' must be an object");
+    Fusion f;
+    f.tree = fu.value("tree", std::string());
+    f.w_tree = number_at(fu, "w_tree", 0.0, source);
+    f.w_cnn = number_at(fu, "w_cnn", 0.0, source);
+    f.bias = number_at(fu, "bias", 0.0, source);
+    f.threshold = unit_at(fu, "threshold", 0.5, source);
+    m.fusion_ = f;
+  }
+  return m;
+}
+
+CnnModel CnnModel::from_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::invalid_argument("cannot read model file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return from_json_text(ss.str(), path);
+}
+
+const CnnModel* CnnModel::builtin() {
+  static const std::optional<CnnModel> model = []() -> std::optional<CnnModel> {
+    const EmbeddedFile* best = nullptr;
+    for (const auto& f : embedded_files()) {
+      const bool json = f.name.size() > 5 && f.name.substr(f.name.size() - 5) == ".json";
+      if (json && f.name.rfind("cnn-", 0) == 0 && (best == nullptr || f.name > best->name)) best = &f;
+    }
+    if (best == nullptr) return std::nullopt;
+    return from_json_text(best->data, std::string(best->name));
+  }();
+  return model ? &*model : nullptr;
+}
+
+features::PatchParams CnnModel::patch_params(double segment_s) const {
+  features::PatchParams p = patches_;
+  p.segment_s = segment_s;
+  return p;
+}
+
+double CnnModel::calibrated(double z) const { return sigmoid(cal_a_ * z + cal_b_); }
+
+CnnModel::FileScore CnnModel::score(const features::PatchSet& set) const {
+  FileScore out;
+  const std::size_t n = set.patches.size();
+  if (n > 0) {
+    if (set.frames != static_cast<int>(net_.frames()) || set.bands != static_cast<int>(net_.bands())) {
+      throw std::logic_error("patches of another shape than the CNN reads");
+    }
+    const std::size_t size = net_.frames() * net_.bands();
+    std::vector<float> flat(n * size);
+    for (std::size_t i = 0; i < n; ++i) {
+      std::copy(set.patches[i].values.begin(), set.patches[i].values.end(), flat.begin() + static_cast<std::ptrdiff_t>(i * size));
+    }
+    const std::vector<float> z = net_.logits(flat, n);
+    out.logit = median(std::vector<double>(z.begin(), z.end()));
+    out.patches = static_cast<int>(n);
+    if (!set.segments.empty()) {
+      std::vector<std::vector<double>> per(set.segments.size());
+      for (std::size_t i = 0; i < n; ++i) {
+        const int s = set.patches[i].segment;
+        if (s >= 0 && static_cast<std::size_t>(s) < per.size()) per[static_cast<std::size_t>(s)].push_back(z[i]);
+      }
+      for (std::size_t s = 0; s < per.size(); ++s) {
+        SegmentScore sc;
+        sc.start_s = set.segments[s].start_s;
+        sc.end_s = set.segments[s].end_s;
+        if (!per[s].empty()) sc.p_lossy = round_to(calibrated(median(per[s])), 1e-4);
+        out.segments.push_back(sc);
+      }
+    }
+  } else {
+    for (const auto& seg : set.segments) out.segments.push_back({seg.start_s, seg.end_s, std::nullopt});
+  }
+  return out;
+}
+
+nlohmann::ordered_json CnnModel::summary() const {
+  nlohmann::ordered_json j;
+  j["name"] = name();
+  j["parameters"] = net_.parameter_count();
+  j["layers"] = net_.layer_count();
+  j["input"] = {{"frames", patches_.frames}, {"bands", patches_.bands}, {"top_hz", patches_.top_hz},
+                {"budget", patches_.budget}};
+  j["threshold"] = threshold_;
+  j["segment_threshold"] = segment_threshold_;
+  if (fusion_) {
+    j["fusion"] = {{"tree", fusion_->tree}, {"w_tree", fusion_->w_tree}, {"w_cnn", fusion_->w_cnn},
+                   {"bias", fusion_->bias}, {"threshold", fusion_->threshold}};
+  }
+  return j;
+}
+
+// ---- --model cnn
+
+CnnScorer::CnnScorer(const TreeModel& trees, const CnnModel& cnn, std::optional<double> threshold)
+    : trees_(&trees), cnn_(&cnn), threshold_(threshold.value_or(cnn.threshold())) {
+  if (!(threshold_ > 0.0 && threshold_ <= 1.0)) throw std::invalid_argument("lossy threshold must be in (0, 1]");
+}
+
+std::string CnnScorer::name() const { return cnn_->name() + "+" + trees_->name(); }
+
+Decision CnnScorer::decide(const FileFeatures& f) const {
+  const CnnModel::FileScore s = cnn_->score(f.patches);
+  Decision d = trees_->decide(f, [&](double p_tree, Decision& dd) {
+    // The CNN alone; without patches (a file shorter than one) the trees answer.
+    if (!s.logit) return TreeModel::LossyScore{p_tree, trees_->lossy_threshold()};
+    dd.drivers.clear();
+    Driver dr;
+    dr.feature = "cnn_logit";
+    dr.value = round_to(*s.logit, 1e-3);
+    dr.effect = round_to(logit(cnn_->calibrated(*s.logit)), 1e-3);  // the whole log odds
+    dd.drivers.push_back(dr);
+    return TreeModel::LossyScore{cnn_->calibrated(*s.logit), threshold_};
+  });
+  attach(d, *cnn_, s);
+  flag_spliced(d, *cnn_);
+  return d;
+}
+
+// ---- --model fused
+
+FusedScorer::FusedScorer(const TreeModel& trees, const CnnModel& cnn, std::optional<double> threshold)
+    : trees_(&trees), cnn_(&cnn) {
+  if (!cnn.fusion()) throw std::invalid_argument(cnn.name() + " carries no fusion with the trees (use --model cnn)");
+  fusion_ = *cnn.fusion();
+  if (!fusion_.tree.empty() && fusion_.tree != trees.name()) {
+    throw std::invalid_argument("the fusion of " + cnn.name() + " was fitted with " + fusion_.tree + ", not " +
+                                trees.name() + " (use --model tree or cnn with other trees)");
+  }
+  threshold_ = threshold.value_or(fusion_.threshold);
+  if (!(threshold_ > 0.0 && threshold_ <= 1.0)) throw std::invalid_argument("lossy threshold must be in (0, 1]");
+}
+
+std::string FusedScorer::name() const { return trees_->name() + "+" + cnn_->name(); }
+
+Decision FusedScorer::decide(const FileFeatures& f) const {
+  const CnnModel::FileScore s = cnn_->score(f.patches);
+  Decision d = trees_->decide(f, [&](double p_tree, Decision& dd) {
+    if (!s.logit) return TreeModel::LossyScore{p_tree, trees_->lossy_threshold()};
+    // Effects in the fused log odds: the trees' scaled by w_tree, the CNN's own term.
+    for (auto& dr : dd.drivers) dr.effect = round_to(dr.effect * fusion_.w_tree, 1e-3);
+    Driver c;
+    c.feature = "cnn_logit";
+    c.value = round_to(*s.logit, 1e-3);
+    c.effect = round_to(fusion_.w_cnn * *s.logit, 1e-3);
+    dd.drivers.push_back(c);
+    std::stable_sort(dd.drivers.begin(), dd.drivers.end(),
+                     [](const Driver& a, const Driver& b) { return std::abs(a.effect) > std::abs(b.effect); });
+    if (dd.drivers.size() > 6) dd.drivers.resize(6);
+    const double z = fusion_.w_tree * logit(p_tree) + fusion_.w_cnn * *s.logit + fusion_.bias;
+    return TreeModel::LossyScore{sigmoid(z), threshold_};
+  });
+  attach(d, *cnn_, s);
+  flag_spliced(d, *cnn_);
+  return d;
+}
+
+}  // namespace fakeless::model

@@ -1,0 +1,191 @@
+// The CNN scorers: aggregation of patch logits, calibration, fusion with the trees,
+// segments and the "spliced" flag, the built-in model against PyTorch, verdict round trip.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "fakeless/model/cnn_scorer.hpp"
+#include "fakeless/pipeline.hpp"
+#include "fakeless/report/verdict.hpp"
+#include "signals.hpp"
+
+using namespace fakeless;
+
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE(in.good());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The test fixture network (random weights) with the meta train-cnn writes, edited.
+std::string fixture_with(const nlohmann::json& meta) {
+  auto j = nlohmann::json::parse(read_text(std::string(FAKELESS_TEST_DATA_DIR) + "/cnn-fixture.json"));
+  for (auto it = meta.begin(); it != meta.end(); ++it) j[it.key()] = it.value();
+  return j.dump();
+}
+
+double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
+double logit(double p) { return std::log(p / (1.0 - p)); }
+
+// Features of 12 s of stereo noise (low-passed at 16 kHz, so the trees have something to
+// say), with the patches the CNN reads.
+FileFeatures features_with_patches(const features::PatchParams& params) {
+  const int rate = 44100;
+  auto l = testsig::brickwall(testsig::pink(static_cast<std::size_t>(rate) * 12, 0.3, 11), rate, 16000.0);
+  auto r = testsig::brickwall(testsig::pink(static_cast<std::size_t>(rate) * 12, 0.3, 12), rate, 16000.0);
+  auto src = io::memory_source_int(testsig::pcm_format(rate, 2, 16), testsig::quantise(testsig::interleave(l, r), 16));
+  dsp::FftCache ffts;
+  AnalysisOptions options;
+  options.patches = params;
+  return extract_features(*src, ffts, options);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+}  // namespace
+
+TEST_CASE("the file score is the median of the patch logits, calibrated by the model's Platt terms", "[cnn]") {
+  const auto m = model::CnnModel::from_json_text(fixture_with({{"calibration", {{"a", 0.5}, {"b", -0.25}}}}), "fixture");
+  const FileFeatures f = features_with_patches(m.patch_params(0.0));
+  const auto& set = f.patches;
+  REQUIRE(set.patches.size() == 8);  // 258 frames: 8 strata of at least 32
+  std::vector<float> flat;
+  for (const auto& p : set.patches) flat.insert(flat.end(), p.values.begin(), p.values.end());
+  const auto z = m.net().logits(flat, set.patches.size());
+  const auto s = m.score(set);
+  REQUIRE(s.logit);
+  CHECK(s.patches == 8);
+  CHECK(*s.logit == Approx(median(std::vector<double>(z.begin(), z.end()))).margin(1e-9));
+  CHECK(m.calibrated(*s.logit) == Approx(sigmoid(0.5 * *s.logit - 0.25)).margin(1e-12));
+  CHECK(m.score(features::PatchSet{}).logit == std::nullopt);
+}
+
+TEST_CASE("fusion: logit p = w_tree logit(p_tree) + w_cnn cnn_logit + bias; other findings from the trees", "[cnn]") {
+  const auto& trees = model::TreeModel::builtin();
+  const nlohmann::json fusion = {{"tree", trees.name()}, {"w_tree", 0.7}, {"w_cnn", 0.4}, {"bias", 0.3}, {"threshold", 0.9}};
+  const auto m = model::CnnModel::from_json_text(fixture_with({{"fusion", fusion}}), "fixture");
+  const model::FusedScorer fused(trees, m);
+  CHECK(fused.lossy_threshold() == 0.9);
+  CHECK(fused.name() == trees.name() + "+" + m.name());
+  const FileFeatures f = features_with_patches(m.patch_params(0.0));
+  const model::Decision dt = trees.decide(f);
+  const model::Decision df = fused.decide(f);
+  const auto s = m.score(f.patches);
+  REQUIRE(dt.p_lossy);
+  REQUIRE(df.p_lossy);
+  REQUIRE(s.logit);
+  const double expect = sigmoid(0.7 * logit(std::clamp(*dt.p_lossy, 1e-6, 1 - 1e-6)) + 0.4 * *s.logit + 0.3);
+  CHECK(*df.p_lossy == Approx(expect).margin(1e-4));
+  CHECK((std::find(df.flags.begin(), df.flags.end(), "lossy") != df.flags.end()) == (*df.p_lossy >= 0.9));
+  REQUIRE(df.cnn);
+  CHECK(df.cnn->patches == 8);
+  const bool has_cnn_driver = std::any_of(df.drivers.begin(), df.drivers.end(),
+                                          [](const model::Driver& d) { return d.feature == "cnn_logit"; });
+  CHECK(has_cnn_driver);
+  CHECK(df.original_rate_hz == dt.original_rate_hz);
+  CHECK(df.original_bits == dt.original_bits);
+
+  SECTION("a fusion fitted with other trees is refused") {
+    nlohmann::json other = fusion;
+    other["tree"] = "tree-v0@00000000";
+    const auto m2 = model::CnnModel::from_json_text(fixture_with({{"fusion", other}}), "fixture");
+    CHECK_THROWS_AS(model::FusedScorer(trees, m2), std::invalid_argument);
+  }
+  SECTION("a model without fusion cannot be fused, but scores alone") {
+    const auto m3 = model::CnnModel::from_json_text(fixture_with({{"threshold", 0.8}}), "fixture");
+    CHECK_THROWS_AS(model::FusedScorer(trees, m3), std::invalid_argument);
+    const model::CnnScorer alone(trees, m3);
+    CHECK(alone.lossy_threshold() == 0.8);
+    const auto d = alone.decide(f);
+    REQUIRE(d.p_lossy);
+    CHECK(*d.p_lossy == Approx(m3.calibrated(*s.logit)).margin(1e-4));
+  }
+  SECTION("malformed meta is refused with a reason") {
+    CHECK_THROWS_WITH(model::CnnModel::from_json_text(fixture_with({{"threshold", 1.5}}), "fixture"),
+                      Catch::Contains("threshold"));
+    CHECK_THROWS_WITH(model::CnnModel::from_json_text(fixture_with({{"aggregate", "max"}}), "fixture"),
+                      Catch::Contains("median"));
+    CHECK_THROWS_WITH(
+        model::CnnModel::from_json_text(fixture_with({{"calibration", {{"a", "x"}}}}), "fixture"),
+        Catch::Contains("'a'"));
+  }
+}
+
+TEST_CASE("segments: each scored on its own patches; a lossy segment in a file that is not lossy is spliced", "[cnn]") {
+  const auto& trees = model::TreeModel::builtin();
+  auto make = [&](double file_threshold, double segment_threshold) {
+    return model::CnnModel::from_json_text(
+        fixture_with({{"threshold", file_threshold}, {"segment_threshold", segment_threshold}}), "fixture");
+  };
+  const auto low = make(1.0, 0.0001);  // nothing is lossy as a whole; any segment fires
+  const FileFeatures f = features_with_patches(low.patch_params(4.0));
+  REQUIRE(f.patches.segments.size() == 3);
+  const model::CnnScorer s1(trees, low);
+  const auto d1 = s1.decide(f);
+  REQUIRE(d1.segments.size() == 3);
+  for (const auto& seg : d1.segments) {
+    REQUIRE(seg.p_lossy);
+    CHECK(seg.end_s > seg.start_s);
+  }
+  CHECK(d1.verdict == "lossy");
+  CHECK(std::find(d1.flags.begin(), d1.flags.end(), "spliced") != d1.flags.end());
+  CHECK_THAT(d1.reason, Catch::Contains("lossy passage") && Catch::Contains("0:00-0:0"));
+
+  const auto high = make(1.0, 1.0);
+  const model::CnnScorer s2(trees, high);
+  const auto d2 = s2.decide(f);
+  CHECK(d2.segments.size() == 3);
+  CHECK(std::find(d2.flags.begin(), d2.flags.end(), "spliced") == d2.flags.end());
+  CHECK(d2.verdict != "lossy");
+
+  // The verdict keeps segments and the CNN's evidence through the cache's JSON round trip.
+  report::Verdict v;
+  v.path = "x.flac";
+  v.decision = d1;
+  v.evidence["cnn"] = {{"p_lossy", d1.cnn->p_lossy}, {"logit", d1.cnn->logit}, {"patches", d1.cnn->patches}};
+  const auto back = report::from_json(report::to_json(v));
+  REQUIRE(back.decision.segments.size() == 3);
+  CHECK(back.decision.segments[1].start_s == Approx(d1.segments[1].start_s).margin(1e-3));
+  CHECK(*back.decision.segments[2].p_lossy == Approx(*d1.segments[2].p_lossy).margin(1e-4));
+  REQUIRE(back.decision.cnn);
+  CHECK(back.decision.cnn->patches == d1.cnn->patches);
+}
+
+TEST_CASE("the built-in CNN reproduces PyTorch on its stored patches, and its fusion fits the built-in trees", "[cnn]") {
+  const auto* m = model::CnnModel::builtin();
+  if (m == nullptr) {
+    SUCCEED("this binary has no CNN model built in");
+    return;
+  }
+  const auto checks = nlohmann::json::parse(read_text(std::string(FAKELESS_MODELS_DIR) + "/" + m->base_name() + ".checks.json"));
+  const auto& inputs = checks.at("inputs");
+  const auto& expect = checks.at("logits");
+  REQUIRE(inputs.size() == expect.size());
+  REQUIRE(!inputs.empty());
+  std::vector<float> flat;
+  for (const auto& x : inputs) {
+    for (const auto& v : x) flat.push_back(v.get<float>());
+  }
+  const auto z = m->net().logits(flat, inputs.size());
+  for (std::size_t i = 0; i < z.size(); ++i) {
+    const double e = expect[i].get<double>();
+    CHECK(std::abs(z[i] - e) <= 1e-4 * std::max(1.0, std::abs(e)));
+  }
+  REQUIRE(m->fusion());
+  CHECK(m->fusion()->tree == model::TreeModel::builtin().name());
+  CHECK(default_scorer().name() == model::FusedScorer(model::TreeModel::builtin(), *m).name());
+}
