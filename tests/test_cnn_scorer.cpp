@@ -143,7 +143,13 @@ TEST_CASE("segments: each scored on its own patches; a lossy segment in a file t
   }
   CHECK(d1.verdict == "lossy");
   CHECK(std::find(d1.flags.begin(), d1.flags.end(), "spliced") != d1.flags.end());
-  CHECK_THAT(d1.reason, Catch::Contains("lossy passage") && Catch::Contains("0:00-0:0"));
+  CHECK_THAT(d1.reason, Catch::Contains("lossy passage") && Catch::Contains("-0:"));
+
+  // A segment must also stand out from the rest of its file.
+  const auto flat = model::CnnModel::from_json_text(
+      fixture_with({{"threshold", 1.0}, {"segment_threshold", 0.0001}, {"segment_contrast", 100.0}}), "fixture");
+  const auto d3 = model::CnnScorer(trees, flat).decide(f);
+  CHECK(std::find(d3.flags.begin(), d3.flags.end(), "spliced") == d3.flags.end());
 
   const auto high = make(1.0, 1.0);
   const model::CnnScorer s2(trees, high);

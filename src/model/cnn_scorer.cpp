@@ -49,15 +49,25 @@ std::string mmss(double s) {
   return buf;
 }
 
-// Segment mode: a file not lossy as a whole with a segment at or above the segment
-// threshold is lossy and "spliced" (the reason names the segments).
+// Segment mode: a file not lossy as a whole with a segment that fires (p_lossy at or above
+// the segment threshold, log odds segment_contrast above the file's median segment) is
+// lossy and "spliced" (the reason names the segments).
 void flag_spliced(Decision& d, const CnnModel& cnn) {
   if (d.segments.empty() || d.verdict == "lossy") return;
+  std::vector<double> odds;
+  for (const auto& s : d.segments) {
+    if (s.p_lossy) odds.push_back(logit(*s.p_lossy));
+  }
+  if (odds.empty()) return;
+  const double med = median(odds);
+  const double line = logit(cnn.segment_threshold()) - 1e-12;
   std::string where;
   double top = 0.0;
   int hits = 0;
   for (const auto& s : d.segments) {
-    if (s.p_lossy && *s.p_lossy >= cnn.segment_threshold()) {
+    if (!s.p_lossy) continue;
+    const double lo = logit(*s.p_lossy);
+    if (lo >= line && lo - med >= cnn.segment_contrast()) {
       if (hits++ < 3) where += (where.empty() ? "" : ", ") + mmss(s.start_s) + "-" + mmss(s.end_s);
       top = std::max(top, *s.p_lossy);
     }
@@ -121,6 +131,8 @@ CnnModel CnnModel::from_json_text(std::string_view text, const std::string& sour
   m.cal_b_ = number_at(cal, "b", 0.0, source);
   m.threshold_ = unit_at(meta, "threshold", 0.5, source);
   m.segment_threshold_ = unit_at(meta, "segment_threshold", m.threshold_, source);
+  m.segment_contrast_ = number_at(meta, "segment_contrast", 0.0, source);
+  if (m.segment_contrast_ < 0.0) throw std::invalid_argument(source + ": 'segment_contrast' must be >= 0");
   if (meta.contains("fusion") && !meta.at("fusion").is_null()) {
     const auto& fu = meta.at("fusion");
     if (!fu.is_object()) throw std::invalid_argument(source + ": 'fusion' must be an object");
@@ -208,6 +220,7 @@ nlohmann::ordered_json CnnModel::summary() const {
                 {"budget", patches_.budget}};
   j["threshold"] = threshold_;
   j["segment_threshold"] = segment_threshold_;
+  j["segment_contrast"] = segment_contrast_;
   if (fusion_) {
     j["fusion"] = {{"tree", fusion_->tree}, {"w_tree", fusion_->w_tree}, {"w_cnn", fusion_->w_cnn},
                    {"bias", fusion_->bias}, {"threshold", fusion_->threshold}};

@@ -7,8 +7,8 @@
 //                   logit p = w_tree * logit(p_tree) + w_cnn * cnn_logit + bias.
 // Both take every other finding (upsampled, padded, origin codec and bitrate) from the
 // trees, and both score segments on request (--segments): a file that is not lossy as a
-// whole but holds a segment at or above the segment threshold is flagged lossy and
-// "spliced".
+// whole but holds a segment that fires (CnnModel::segment_threshold, segment_contrast) is
+// flagged lossy and "spliced".
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +51,9 @@ class CnnModel {
   [[nodiscard]] double calibrated(double logit) const;
   [[nodiscard]] double threshold() const { return threshold_; }
   [[nodiscard]] double segment_threshold() const { return segment_threshold_; }
+  // A segment fires when p_lossy >= segment_threshold() and its log odds stand
+  // segment_contrast() above the median segment of its file (a passage unlike the rest).
+  [[nodiscard]] double segment_contrast() const { return segment_contrast_; }
   [[nodiscard]] const std::optional<Fusion>& fusion() const { return fusion_; }
   [[nodiscard]] std::string name() const { return name_ + "@" + net_.digest(); }
   [[nodiscard]] const std::string& base_name() const { return name_; }
@@ -65,6 +68,7 @@ class CnnModel {
   double cal_b_ = 0.0;
   double threshold_ = 0.5;
   double segment_threshold_ = 0.5;
+  double segment_contrast_ = 0.0;
   std::optional<Fusion> fusion_;
 };
 
