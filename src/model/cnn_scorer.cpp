@@ -213,7 +213,9 @@ CnnModel::FileScore CnnModel::score(const features::PatchSet& set) const {
 
 nlohmann::ordered_json CnnModel::summary() const {
   nlohmann::ordered_json j;
-  j["name"] = name();
+  j["name"] = name_;
+  j["version"] = name();
+  j["kind"] = "patch CNN";
   j["parameters"] = net_.parameter_count();
   j["layers"] = net_.layer_count();
   j["input"] = {{"frames", patches_.frames}, {"bands", patches_.bands}, {"top_hz", patches_.top_hz},
