@@ -1,5 +1,7 @@
 #include "fakeless/features/grid.hpp"
 
+#include "fakeless/dsp/clones.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <numbers>
@@ -155,29 +157,38 @@ GridMdct::GridMdct(GridFamily family, int hop, dsp::FftCache& ffts)
 // DCT-IV of the folded frame u through an M/2-point FFT:
 //   v[m] = (u[2m] + i u[M-1-2m]) e^{-i pi (4m+1)/(4M)},  W = FFT(v) e^{-i pi m / M},
 //   Y[2m] = Re W[m], Y[M-1-2m] = -Im W[m]   (x2 in the pre-twiddle: REDFT11's scale).
-void GridMdct::forward(const float* x, float* out) {
-  const int M = hop_;
+namespace {
+
+// The MDCT's twiddles around the FFT, in plain float arithmetic: std::complex's operator*
+// checks for NaN / infinity (C99 Annex G) and is several times slower here.
+FAKELESS_CLONES void fold_and_pre_twiddle(const float* x, const float* w, int M, float* u, const float* pre, float* v) {
+  fold(x, w, M, u);
   const int h = M / 2;
-  float* u = u_.data();
-  fold(x, window_.data(), M, u);
-  // Plain float arithmetic: std::complex's operator* checks for NaN / infinity (C99
-  // Annex G) and is several times slower here.
-  auto* v = reinterpret_cast<float*>(fft_.data());
-  const auto* pre = reinterpret_cast<const float*>(pre_.data());
   for (int m = 0; m < h; ++m) {
     const float re = u[2 * m], im = u[M - 1 - 2 * m];
     const float pr = pre[2 * m], pi = pre[2 * m + 1];
     v[2 * m] = re * pr - im * pi;
     v[2 * m + 1] = re * pi + im * pr;
   }
-  fft_.execute();
-  const auto* post = reinterpret_cast<const float*>(post_.data());
+}
+
+FAKELESS_CLONES void post_twiddle(const float* v, const float* post, int M, float* out) {
+  const int h = M / 2;
   for (int m = 0; m < h; ++m) {
     const float re = v[2 * m], im = v[2 * m + 1];
     const float pr = post[2 * m], pi = post[2 * m + 1];
     out[2 * m] = re * pr - im * pi;
     out[M - 1 - 2 * m] = -(re * pi + im * pr);
   }
+}
+
+}  // namespace
+
+void GridMdct::forward(const float* x, float* out) {
+  auto* v = reinterpret_cast<float*>(fft_.data());
+  fold_and_pre_twiddle(x, window_.data(), hop_, u_.data(), reinterpret_cast<const float*>(pre_.data()), v);
+  fft_.execute();
+  post_twiddle(v, reinterpret_cast<const float*>(post_.data()), hop_, out);
 }
 
 GridAnalyzer::GridAnalyzer(int sample_rate_hz, int channels, GridParams params)
@@ -200,7 +211,7 @@ GridAnalyzer::GridAnalyzer(int sample_rate_hz, int channels, GridParams params)
 
 void GridAnalyzer::close_stretch() {
   if (cur_len_ > 0 && cur_energy_ > best_energy_) {
-    std::swap(cur_, best_);
+    if (!deferred_) std::swap(cur_, best_);
     best_len_ = cur_len_;
     best_energy_ = cur_energy_;
     best_start_ = cur_start_;
@@ -210,6 +221,67 @@ void GridAnalyzer::close_stretch() {
   cur_start_ = next_frame_;
 }
 
+namespace {
+
+// Sum of squares of n samples `stride` apart, in double, four interleaved accumulators (no
+// serial chain of additions: the stretch energies only rank stretches against each other).
+double sum_of_squares(const float* x, std::size_t n, std::size_t stride) {
+  double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+  std::size_t k = 0;
+  for (; k + 4 <= n; k += 4) {
+    const double v0 = x[k * stride], v1 = x[(k + 1) * stride], v2 = x[(k + 2) * stride], v3 = x[(k + 3) * stride];
+    a0 += v0 * v0;
+    a1 += v1 * v1;
+    a2 += v2 * v2;
+    a3 += v3 * v3;
+  }
+  for (; k < n; ++k) {
+    const double v = x[k * stride];
+    a0 += v * v;
+  }
+  return (a0 + a1) + (a2 + a3);
+}
+
+// Interleaved stereo: the sum of squares of both channels in one pass, and (Store) the
+// channels split into l and r.
+template <bool Store>
+double stereo_energy(const float* s, std::size_t n, float* l, float* r) {
+  double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+  std::size_t k = 0;
+  for (; k + 2 <= n; k += 2) {
+    const float l0 = s[2 * k], r0 = s[2 * k + 1], l1 = s[2 * k + 2], r1 = s[2 * k + 3];
+    if constexpr (Store) {
+      l[k] = l0;
+      r[k] = r0;
+      l[k + 1] = l1;
+      r[k + 1] = r1;
+    }
+    a0 += static_cast<double>(l0) * l0;
+    a1 += static_cast<double>(r0) * r0;
+    a2 += static_cast<double>(l1) * l1;
+    a3 += static_cast<double>(r1) * r1;
+  }
+  for (; k < n; ++k) {
+    const float l0 = s[2 * k], r0 = s[2 * k + 1];
+    if constexpr (Store) {
+      l[k] = l0;
+      r[k] = r0;
+    }
+    a0 += static_cast<double>(l0) * l0;
+    a1 += static_cast<double>(r0) * r0;
+  }
+  return (a0 + a1) + (a2 + a3);
+}
+
+FAKELESS_CLONES double split_stereo(const float* s, std::size_t n, float* l, float* r) {
+  return stereo_energy<true>(s, n, l, r);
+}
+FAKELESS_CLONES double stereo_sum_of_squares(const float* s, std::size_t n) {
+  return stereo_energy<false>(s, n, nullptr, nullptr);
+}
+
+}  // namespace
+
 void GridAnalyzer::consume(const float* s, std::size_t frames) {
   if (used_ == 0) return;
   const auto ch = static_cast<std::size_t>(channels_);
@@ -217,12 +289,17 @@ void GridAnalyzer::consume(const float* s, std::size_t frames) {
   while (i < frames) {
     const std::size_t take = std::min(frames - i, stretch_ - cur_len_);
     double e = 0.0;
-    for (int c = 0; c < used_; ++c) {
-      float* dst = cur_[static_cast<std::size_t>(c)].data() + cur_len_;
-      for (std::size_t k = 0; k < take; ++k) {
-        const float v = s[(i + k) * ch + static_cast<std::size_t>(c)];
-        dst[k] = v;
-        e += static_cast<double>(v) * v;
+    if (used_ == 2 && ch == 2) {
+      e = deferred_ ? stereo_sum_of_squares(s + 2 * i, take)
+                    : split_stereo(s + 2 * i, take, cur_[0].data() + cur_len_, cur_[1].data() + cur_len_);
+    } else {
+      for (int c = 0; c < used_; ++c) {
+        const float* src = s + i * ch + static_cast<std::size_t>(c);
+        if (!deferred_) {
+          float* dst = cur_[static_cast<std::size_t>(c)].data() + cur_len_;
+          for (std::size_t k = 0; k < take; ++k) dst[k] = src[k * ch];
+        }
+        e += sum_of_squares(src, take, ch);
       }
     }
     cur_energy_ += e;
@@ -230,6 +307,27 @@ void GridAnalyzer::consume(const float* s, std::size_t frames) {
     next_frame_ += static_cast<std::int64_t>(take);
     i += take;
     if (cur_len_ == stretch_) close_stretch();
+  }
+}
+
+void GridAnalyzer::defer_samples() {
+  if (cur_len_ > 0 || next_frame_ > 0) throw std::logic_error("defer_samples() before the first consume()");
+  deferred_ = true;
+  for (auto& c : cur_) std::vector<float>().swap(c);
+}
+
+std::optional<std::pair<std::int64_t, std::size_t>> GridAnalyzer::excerpt() {
+  close_stretch();  // the last, partial stretch competes too
+  if (!deferred_ || best_len_ == 0) return std::nullopt;
+  return std::make_pair(best_start_, best_len_);
+}
+
+void GridAnalyzer::load_excerpt(const float* s, std::size_t frames) {
+  if (frames != best_len_) throw std::logic_error("load_excerpt: not the excerpt's length");
+  const auto ch = static_cast<std::size_t>(channels_);
+  for (int c = 0; c < used_; ++c) {
+    float* dst = best_[static_cast<std::size_t>(c)].data();
+    for (std::size_t k = 0; k < frames; ++k) dst[k] = s[k * ch + static_cast<std::size_t>(c)];
   }
 }
 

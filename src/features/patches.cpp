@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "fakeless/dsp/clones.hpp"
 #include "fakeless/features/cutoff.hpp"
 
 namespace fakeless::features {
@@ -24,6 +25,23 @@ void PatchParams::validate() const {
   if (per_segment < 1 || per_segment > 16) fail("per_segment must be in [1, 16]");
   if (max_segments < 1 || max_segments > 100000) fail("max_segments must be in [1, 100000]");
 }
+
+namespace {
+
+// Per band, the sum of its bins' powers (0 above Nyquist); the mean and the value are taken
+// in close_current, for the patches kept.
+FAKELESS_CLONES void band_sums(const float* p, std::size_t bins, const std::size_t* band_lo, const std::size_t* band_hi,
+                               std::size_t nb, double* row) {
+  for (std::size_t b = 0; b < nb; ++b) {
+    const std::size_t lo = std::min(band_lo[b], bins);
+    const std::size_t hi = std::min(band_hi[b], bins);
+    double sum = 0.0;
+    for (std::size_t k = lo; k < hi; ++k) sum += p[k];
+    row[b] = sum;
+  }
+}
+
+}  // namespace
 
 PatchSampler::PatchSampler(int sample_rate_hz, const dsp::StftParams& stft, std::optional<std::int64_t> total_samples,
                            PatchParams params)
@@ -46,7 +64,7 @@ PatchSampler::PatchSampler(int sample_rate_hz, const dsp::StftParams& stft, std:
     band_lo_[static_cast<std::size_t>(b)] = first_at_or_above(b * band_hz);
     band_hi_[static_cast<std::size_t>(b)] = first_at_or_above((b + 1) * band_hz);
   }
-  ring_.assign(static_cast<std::size_t>(params_.frames) * static_cast<std::size_t>(params_.bands), 0.0F);
+  ring_.assign(kRingWindows * static_cast<std::size_t>(params_.frames) * static_cast<std::size_t>(params_.bands), 0.0);
   ring_energy_.assign(static_cast<std::size_t>(params_.frames), 0.0);
 
   const std::int64_t n = params_.frames;
@@ -94,20 +112,37 @@ PatchSampler::PatchSampler(int sample_rate_hz, const dsp::StftParams& stft, std:
   }
 }
 
-void PatchSampler::fill_values(std::vector<float>& dst) const {
-  // The ring holds the window's frames in order starting at the slot of its first frame.
+void PatchSampler::fill_values(std::int64_t first_frame, std::vector<double>& dst) const {
   const auto n = static_cast<std::size_t>(params_.frames);
   const auto b = static_cast<std::size_t>(params_.bands);
-  const auto first = static_cast<std::size_t>((last_index_ + 1) % params_.frames);
+  const std::size_t slots = ring_.size() / b;
   dst.resize(n * b);
   for (std::size_t t = 0; t < n; ++t) {
-    const std::size_t slot = (first + t) % n;
+    const std::size_t slot = static_cast<std::size_t>(first_frame + static_cast<std::int64_t>(t)) % slots;
     std::copy_n(ring_.begin() + static_cast<std::ptrdiff_t>(slot * b), b, dst.begin() + static_cast<std::ptrdiff_t>(t * b));
   }
 }
 
+void PatchSampler::keep_best() {
+  if (best_ && !best_copied_) {
+    fill_values(best_->first_frame, best_power_);
+    best_copied_ = true;
+  }
+}
+
 void PatchSampler::close_current() {
+  keep_best();
   if (best_) {
+    // Values only now: one logarithm per value of the patches kept, not per band of every frame.
+    best_->values.resize(best_power_.size());
+    const auto nb = static_cast<std::size_t>(params_.bands);
+    for (std::size_t i = 0; i < best_power_.size(); ++i) {
+      const std::size_t b = i % nb;
+      const std::size_t count = band_hi_[b] > band_lo_[b] ? band_hi_[b] - band_lo_[b] : 1;
+      const double mean = best_power_[i] / static_cast<double>(count);
+      const double v = mean > 0.0 ? (10.0 * std::log10(mean) - floor_db_) / params_.scale_db : 0.0;
+      best_->values[i] = static_cast<float>(std::max(0.0, v));
+    }
     done_.push_back(std::move(*best_));
     best_.reset();
   }
@@ -131,14 +166,14 @@ void PatchSampler::merge_pairs() {
 }
 
 void PatchSampler::take_candidate(std::int64_t first_frame, double energy) {
+  if (best_ && energy <= best_->energy) return;  // ties: the earliest window stays
   const double mean_power = energy / params_.frames;
   if (!(mean_power > 0.0) || 10.0 * std::log10(mean_power) < params_.min_power_db) return;
-  if (best_ && energy <= best_->energy) return;  // ties: the earliest window stays
   if (!best_) best_.emplace();
   best_->first_frame = first_frame;
   best_->energy = energy;
   best_->segment = strata_.empty() ? -1 : strata_[current_].segment;
-  fill_values(best_->values);
+  best_copied_ = false;  // copied out of the ring only when it is about to be overwritten
 }
 
 void PatchSampler::consume(const dsp::SpectrumFrame& frame) {
@@ -146,23 +181,14 @@ void PatchSampler::consume(const dsp::SpectrumFrame& frame) {
   const auto n = static_cast<std::int64_t>(params_.frames);
   if (frame.index != last_index_ + 1) filled_ = 0;  // a gap: no window straddles it
   last_index_ = frame.index;
+  // The value ring holds kRingWindows windows: the best window so far is copied out only
+  // when its first frame is about to be overwritten (at most once per
+  // (kRingWindows - 1) * frames frames), not every time a louder window turns up.
+  const auto slots = static_cast<std::int64_t>(ring_.size() / nb);
+  if (best_ && !best_copied_ && best_->first_frame <= frame.index - slots) keep_best();
   const auto slot = static_cast<std::size_t>(frame.index % n);
-  float* row = ring_.data() + slot * nb;
-  const float* p = frame.power.data();
-  const std::size_t bins = frame.power.size();
-  for (std::size_t b = 0; b < nb; ++b) {
-    const std::size_t lo = std::min(band_lo_[b], bins);
-    const std::size_t hi = std::min(band_hi_[b], bins);
-    if (hi <= lo) {
-      row[b] = 0.0F;
-      continue;
-    }
-    double sum = 0.0;
-    for (std::size_t k = lo; k < hi; ++k) sum += p[k];
-    const double mean = sum / static_cast<double>(hi - lo);
-    const double v = mean > 0.0 ? (10.0 * std::log10(mean) - floor_db_) / params_.scale_db : 0.0;
-    row[b] = static_cast<float>(std::max(0.0, v));
-  }
+  double* row = ring_.data() + static_cast<std::size_t>(frame.index % slots) * nb;
+  band_sums(frame.power.data(), frame.power.size(), band_lo_.data(), band_hi_.data(), nb, row);
   ring_energy_[slot] = frame.mean_square;
   filled_ = std::min(filled_ + 1, n);
   if (filled_ < n) return;

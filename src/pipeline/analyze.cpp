@@ -131,6 +131,10 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
   // Codec grids: the loudest excerpt of the first two channels, kept for finish().
   std::optional<features::GridAnalyzer> grid;
   if (options.groups.grid) grid.emplace(fmt.sample_rate, fmt.channels, options.grid);
+  // A seekable PCM source is read again for the grid's excerpt instead of copying every
+  // sample on the way (lossy-encoded containers may not seek to the exact sample).
+  const bool reread_excerpt = grid && source.seekable() && !options.quick && !fmt.is_lossy_encoding;
+  if (reread_excerpt) grid->defer_samples();
   // CNN patches: the strata are sized from the header's length, except in quick mode
   // (only the segments are seen: the sampler sizes its strata as the frames come).
   std::optional<features::PatchSampler> patches;
@@ -220,6 +224,26 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
   const std::optional<double> reference = out.cutoff.cutoff_hz ? out.cutoff.cutoff_hz : out.cutoff.bandwidth_hz;
   if (holes) out.holes = holes->finish(reference);
   if (stereo) out.stereo = stereo->finish(reference, qfloor);
+  if (reread_excerpt) {
+    if (const auto ex = grid->excerpt()) {
+      source.seek(ex->first);
+      std::vector<float> excerpt;
+      excerpt.reserve(ex->second * ch);
+      std::size_t got = 0;
+      while (got < ex->second) {
+        const std::size_t n = source.read(block, std::min(ex->second - got, options.block_frames));
+        if (n == 0) break;
+        excerpt.insert(excerpt.end(), block.samples.begin(), block.samples.begin() + static_cast<std::ptrdiff_t>(n * ch));
+        got += n;
+      }
+      if (got < ex->second) {
+        throw Error(ErrorCode::decode_failed, "the codec-grid excerpt at frame " + std::to_string(ex->first) +
+                                                  " could not be read again (" + std::to_string(got) + " of " +
+                                                  std::to_string(ex->second) + " frames)");
+      }
+      grid->load_excerpt(excerpt.data(), got);
+    }
+  }
   if (grid) {
     // Coefficients zeroed by a codec come back at the rounding floor of the PCM that
     // stored them: the effective depth (a 16-bit decode padded to 24 rounds at 16).

@@ -152,6 +152,15 @@ class GridAnalyzer {
   // The next frame consumed is frame `next_frame` of the file (quick mode's seeks).
   void reset(std::int64_t next_frame);
 
+  // For a source that can seek: keep no samples while streaming (only the stretches'
+  // energies, the same numbers as otherwise), and read the loudest stretch again at the
+  // end: excerpt() says which frames (file frame, count), load_excerpt() takes them
+  // (interleaved, channels as constructed). Saves writing every sample into a stretch
+  // buffer. Call before the first consume().
+  void defer_samples();
+  [[nodiscard]] std::optional<std::pair<std::int64_t, std::size_t>> excerpt();
+  void load_excerpt(const float* interleaved, std::size_t frames);
+
   // floor_bits: the PCM depth that rounded the samples (effective bits; 24 for floats).
   [[nodiscard]] GridFeatures finish(dsp::FftCache& ffts, int floor_bits);
 
@@ -169,6 +178,7 @@ class GridAnalyzer {
   double cur_energy_ = 0.0, best_energy_ = -1.0;
   std::int64_t cur_start_ = 0, best_start_ = 0;  // file frame of each stretch's first sample
   std::int64_t next_frame_ = 0;
+  bool deferred_ = false;  // defer_samples(): cur_ holds nothing
 };
 
 }  // namespace fakeless::features

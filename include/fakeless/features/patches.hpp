@@ -95,7 +95,9 @@ class PatchSampler final : public dsp::FrameConsumer {
   void close_current();
   void take_candidate(std::int64_t first_frame, double energy);
   void merge_pairs();
-  void fill_values(std::vector<float>& dst) const;
+  void fill_values(std::int64_t first_frame, std::vector<double>& dst) const;
+  void keep_best();  // copies the best window out of the ring (once)
+  static constexpr std::size_t kRingWindows = 4;
 
   PatchParams params_;
   int sample_rate_hz_;
@@ -103,7 +105,7 @@ class PatchSampler final : public dsp::FrameConsumer {
   double floor_db_;
   std::vector<std::size_t> band_lo_, band_hi_;  // bin range of each band
   // Ring of the last `frames` frames: band values and frame energies.
-  std::vector<float> ring_;
+  std::vector<double> ring_;  // mean band powers (linear) of the last kRingWindows * frames frames
   std::vector<double> ring_energy_;
   std::int64_t filled_ = 0;   // consecutive frames in the ring (capped at frames)
   std::int64_t last_index_ = -1;
@@ -115,6 +117,8 @@ class PatchSampler final : public dsp::FrameConsumer {
   std::int64_t unknown_len_ = 0;      // stratum length (frames) when the length is unknown
 
   std::optional<Patch> best_;  // the best window of the current stratum so far
+  std::vector<double> best_power_;  // its mean band powers, turned into values when it is kept
+  bool best_copied_ = false;         // best_power_ holds best_'s window
   std::vector<Patch> done_;
   std::vector<PatchSegment> segments_;
 };
