@@ -12,7 +12,7 @@ _fakeless() {
   fi
 
   local scan_opts="-j --jobs --format --ordered --ext --exclude --follow-symlinks --files-from -0 --null
-    --cache --shard --quick --only-flagged --threshold --model --model-file --cnn-file --segments --progress --timeout --max-memory --spectrograms -q --quiet -v --verbose --log-level
+    --cache --shard --quick --only-flagged --threshold --model --model-file --cnn-file --segments --segment-length --progress --timeout --max-memory --spectrograms -q --quiet -v --verbose --log-level
     --log-file -h --help"
   local log_opts="-q --quiet -v --verbose --log-level --log-file -h --help"
 

@@ -270,3 +270,26 @@ TEST_CASE("features --without leaves a group's fields null, and the same fields 
   CHECK_THAT(bad.err, Catch::Contains("nonsense"));
   CHECK(bad.out.empty());
 }
+
+TEST_CASE("scan with segments: a flag (the next word stays a path), segments cover the file; misuse exits 2", "[cli]") {
+  TempDir d;
+  // 7 s: segments are at least two patches (~3 s) long.
+  testsig::write_audio(d / "a.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 44100, 1,
+                       testsig::quantise(testsig::pink(44100 * 7, 0.3, 9), 16));
+  const auto r = cli({"scan", "--segments", "--segment-length", "2", "-q", d / "a.flac"});
+  CHECK(r.status == 0);
+  const auto recs = lines(r.out);
+  REQUIRE(recs.size() == 1);
+  const auto& segs = recs[0]["segments"];
+  REQUIRE(segs.is_array());
+  REQUIRE(segs.size() >= 2);
+  CHECK(segs[0]["start_s"] == 0.0);
+  for (std::size_t i = 1; i < segs.size(); ++i) CHECK(segs[i]["start_s"] == segs[i - 1]["end_s"]);
+  CHECK(segs.back()["end_s"].get<double>() == Approx(recs[0]["format"]["duration_s"].get<double>()).margin(1e-3));
+  // Without --segments no segments; the flag does not swallow the path after it.
+  CHECK_FALSE(lines(cli({"scan", "-q", d / "a.flac"}).out)[0].contains("segments"));
+  CHECK(lines(cli({"scan", "--segments", d / "a.flac", "-q"}).out).size() == 1);
+  CHECK(cli({"scan", "--segment-length", "5", d / "a.flac"}).status == 2);
+  CHECK(cli({"scan", "--segments", "--quick", d / "a.flac"}).status == 2);
+  CHECK(cli({"scan", "--segments", "--model", "tree", d / "a.flac"}).status == 2);
+}

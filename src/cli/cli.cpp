@@ -214,7 +214,8 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
   std::string model_choice;
   std::string model_file;
   std::string cnn_file;
-  double segment_s = 0.0;
+  bool segments_on = false;
+  double segment_length = 10.0;
   std::string progress_mode = "auto";
   LogOptions scan_log;
   scan_cmd->add_option("paths", paths, "Files and directories to scan")->type_name("PATH...");
@@ -276,12 +277,12 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
       ->type_name("FILE");
   scan_cmd->add_option("--cnn-file", cnn_file, "Use this CNN model (JSON from scripts/train-cnn) instead of the built-in one")
       ->type_name("FILE");
-  scan_cmd->add_option("--segments", segment_s,
-                       "Score the file in segments of S seconds with the CNN (default 10): adds \"segments\" to each\n"
-                       "verdict and flags a lossy passage in an otherwise genuine file (\"spliced\")")
-      ->expected(0, 1)
-      ->default_str("10")
-      ->type_name("[S]")
+  scan_cmd->add_flag("--segments", segments_on,
+                     "Also score each file in segments with the CNN: adds \"segments\" to each verdict and flags a\n"
+                     "lossy passage in an otherwise genuine file (\"spliced\")");
+  auto* segment_length_opt =
+      scan_cmd->add_option("--segment-length", segment_length, "Seconds per segment with --segments (1-3600)")
+      ->capture_default_str()
       ->check(CLI::Range(1.0, 3600.0));
   scan_cmd->add_option("--progress", progress_mode,
                        "Progress line on stderr: auto (only when stderr is a terminal), always or never")
@@ -513,6 +514,9 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
           }
         }
       }
+      if (!segments_on && segment_length_opt->count() > 0) throw std::invalid_argument("--segment-length needs --segments");
+      const double segment_s = segments_on ? segment_length : 0.0;
+      opt.analysis.segment_s = segment_s;
       if (segment_s > 0.0 && !scorer->patch_params(segment_s)) {
         throw std::invalid_argument("--segments needs a scorer with the CNN (--model fused or cnn)");
       }
@@ -521,7 +525,6 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
       log->critical("{}", e.what());
       return kExitUsage;
     }
-    opt.analysis.segment_s = segment_s;
     const model::Scorer& model = *scorer;
     log->debug("model: {} (lossy threshold {})", model.name(), model.lossy_threshold());
     opt.observer = &progress;
