@@ -293,3 +293,32 @@ TEST_CASE("scan with segments: a flag (the next word stays a path), segments cov
   CHECK(cli({"scan", "--segments", "--quick", d / "a.flac"}).status == 2);
   CHECK(cli({"scan", "--segments", "--model", "tree", d / "a.flac"}).status == 2);
 }
+
+TEST_CASE("patches writes one .npy per file (float32, patches x 32 x 256) and an error record for a bad file", "[cli]") {
+  TempDir d;
+  TempDir o;
+  testsig::write_audio(d / "a.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 44100, 1,
+                       testsig::quantise(testsig::pink(44100 * 7, 0.3, 9), 16));
+  testsig::write_text(d / "bad.flac", "xx");
+  const auto r = cli({"patches", "-q", "-o", o.str(), d / "a.flac", d / "bad.flac"});
+  CHECK(r.status == 4);
+  const auto recs = lines(r.out);
+  REQUIRE(recs.size() == 2);
+  CHECK(recs[0]["status"] == "ok");
+  CHECK(recs[1]["status"] == "error");
+  const int n = recs[0]["patches"];
+  CHECK(n == 4);  // 150 frames: 4 strata of at least 32
+  CHECK(recs[0]["start_s"].size() == 4U);
+  std::ifstream f(o / recs[0]["npy"].get<std::string>(), std::ios::binary);
+  REQUIRE(f.good());
+  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  REQUIRE(bytes.size() > 10);
+  CHECK(bytes.substr(1, 5) == "NUMPY");
+  const std::size_t header = 10 + (static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8));
+  CHECK(header % 64 == 0);
+  CHECK_THAT(bytes.substr(10, header - 10), Catch::Contains("'descr': '<f4'") && Catch::Contains("(4, 32, 256)"));
+  CHECK(bytes.size() == header + 4U * 32U * 256U * sizeof(float));
+  // An output that cannot be written is the caller's problem: exit 2.
+  testsig::write_text(o / "file", "x");
+  CHECK(cli({"patches", "-q", "-o", o / "file", d / "a.flac"}).status == 2);
+}

@@ -61,6 +61,37 @@ void write_npy(const std::filesystem::path& path, const features::PatchSet& set)
 
 constexpr int kExitUsage = 2;
 
+// `fakeless features` and `fakeless patches`: extract_features over each path, one JSON line
+// per file; `ok(record, index, features)` fills an analysed file's record, a bad file is an
+// error record and adds 4 to the status. Stops (kExitUsage) at SIGINT/SIGTERM; exceptions
+// other than fakeless::Error (the output at fault) propagate.
+template <class Ok>
+int feature_lines(const std::vector<std::string>& paths, const AnalysisOptions& options, const Environment& env,
+                  std::ostream& out, spdlog::logger& log, Ok ok) {
+  dsp::FftCache ffts;
+  int status = 0;
+  for (std::size_t index = 0; index < paths.size(); ++index) {
+    const auto& p = paths[index];
+    if (env.stop != nullptr && env.stop->load()) return kExitUsage | status;
+    nlohmann::ordered_json j;
+    j["schema"] = report::kSchema;
+    j["path"] = p;
+    try {
+      auto src = io::open_file(p);
+      const FileFeatures f = extract_features(*src, ffts, options);
+      j["status"] = "ok";
+      ok(j, index, f);
+    } catch (const Error& e) {
+      j["status"] = "error";
+      j["error"] = {{"code", std::string(to_string(e.code()))}, {"message", e.what()}};
+      log.warn("{}: {}: {}", p, to_string(e.code()), e.what());
+      status = 4;
+    }
+    out << report::dump_line(j) << '\n' << std::flush;
+  }
+  return status;
+}
+
 const std::vector<std::string> kSubcommands = {"scan", "features", "patches", "cache", "spectrogram", "report", "models", "help"};
 
 // `fakeless PATH...` means `fakeless scan PATH...`.
@@ -608,30 +639,13 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
 
   if (*feat_cmd) {
     auto log = make_logger(err, feat_log);
-    dsp::FftCache ffts;
     AnalysisOptions options;
     options.groups = FeatureGroups::without(feat_without);
-    int status = 0;
-    for (const auto& p : feat_paths) {
-      if (env.stop != nullptr && env.stop->load()) return kExitUsage | status;
-      nlohmann::ordered_json j;
-      j["schema"] = report::kSchema;
-      j["path"] = p;
-      try {
-        auto src = io::open_file(p);
-        const FileFeatures f = extract_features(*src, ffts, options);
-        j["status"] = "ok";
-        j["format"] = {{"container", f.format.container}, {"encoding", f.format.encoding}};
-        j["features"] = features_to_json(f);
-      } catch (const Error& e) {
-        j["status"] = "error";
-        j["error"] = {{"code", std::string(to_string(e.code()))}, {"message", e.what()}};
-        log->warn("{}: {}: {}", p, to_string(e.code()), e.what());
-        status = 4;
-      }
-      out << report::dump_line(j) << '\n' << std::flush;
-    }
-    return status;
+    return feature_lines(feat_paths, options, env, out, *log,
+                         [](nlohmann::ordered_json& j, std::size_t, const FileFeatures& f) {
+                           j["format"] = {{"container", f.format.container}, {"encoding", f.format.encoding}};
+                           j["features"] = features_to_json(f);
+                         });
   }
   if (*patch_cmd) {
     auto log = make_logger(err, patch_log);
@@ -642,58 +656,40 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
       log->critical("{}", e.what());
       return kExitUsage;
     }
-    dsp::FftCache ffts;
     AnalysisOptions options;
     options.groups = FeatureGroups::without("holes,stereo,bits,grid");  // the patches need the mid STFT only
     options.patches = patch_params;
-    int status = 0;
-    std::size_t index = 0;
-    for (const auto& p : patch_paths) {
-      if (env.stop != nullptr && env.stop->load()) return kExitUsage | status;
-      nlohmann::ordered_json j;
-      j["schema"] = report::kSchema;
-      j["path"] = p;
-      try {
-        auto src = io::open_file(p);
-        const FileFeatures f = extract_features(*src, ffts, options);
-        const auto& set = f.patches;
-        char name[32];
-        std::snprintf(name, sizeof name, "%06zu.npy", index);
-        const std::filesystem::path npy = std::filesystem::path(patch_dir) / name;
-        write_npy(npy, set);
-        j["status"] = "ok";
-        j["npy"] = name;
-        j["sample_rate"] = f.format.sample_rate;
-        j["duration_s"] = number(f.duration_s(), 3);
-        j["patches"] = set.patches.size();
-        j["frames"] = set.frames;
-        j["bands"] = set.bands;
-        auto starts = nlohmann::ordered_json::array();
-        auto segs = nlohmann::ordered_json::array();
-        for (const auto& patch : set.patches) {
-          starts.push_back(number(set.start_s(patch), 3));
-          segs.push_back(patch.segment);
-        }
-        j["start_s"] = std::move(starts);
-        if (!set.segments.empty()) {
-          j["patch_segment"] = std::move(segs);
-          auto spans = nlohmann::ordered_json::array();
-          for (const auto& s : set.segments) spans.push_back({number(s.start_s, 3), number(s.end_s, 3)});
-          j["segments"] = std::move(spans);
-        }
-      } catch (const Error& e) {
-        j["status"] = "error";
-        j["error"] = {{"code", std::string(to_string(e.code()))}, {"message", e.what()}};
-        log->warn("{}: {}: {}", p, to_string(e.code()), e.what());
-        status = 4;
-      } catch (const NpyWriteError& e) {
-        log->critical("{}", e.what());  // the output is at fault, not the file: stop
-        return kExitUsage | status;
-      }
-      ++index;
-      out << report::dump_line(j) << '\n' << std::flush;
+    try {
+      return feature_lines(patch_paths, options, env, out, *log,
+                           [&](nlohmann::ordered_json& j, std::size_t index, const FileFeatures& f) {
+                             const auto& set = f.patches;
+                             char name[32];
+                             std::snprintf(name, sizeof name, "%06zu.npy", index);
+                             write_npy(std::filesystem::path(patch_dir) / name, set);
+                             j["npy"] = name;
+                             j["sample_rate"] = f.format.sample_rate;
+                             j["duration_s"] = number(f.duration_s(), 3);
+                             j["patches"] = set.patches.size();
+                             j["frames"] = set.frames;
+                             j["bands"] = set.bands;
+                             auto starts = nlohmann::ordered_json::array();
+                             auto segs = nlohmann::ordered_json::array();
+                             for (const auto& patch : set.patches) {
+                               starts.push_back(number(set.start_s(patch), 3));
+                               segs.push_back(patch.segment);
+                             }
+                             j["start_s"] = std::move(starts);
+                             if (!set.segments.empty()) {
+                               j["patch_segment"] = std::move(segs);
+                               auto spans = nlohmann::ordered_json::array();
+                               for (const auto& sg : set.segments) spans.push_back({number(sg.start_s, 3), number(sg.end_s, 3)});
+                               j["segments"] = std::move(spans);
+                             }
+                           });
+    } catch (const NpyWriteError& e) {
+      log->critical("{}", e.what());  // the output is at fault, not the file: stop
+      return kExitUsage;
     }
-    return status;
   }
   if (*models_cmd) {
     auto log = make_logger(err, models_log);
