@@ -1,5 +1,7 @@
 #include "fakeless/model/cnn.hpp"
 
+#include "fakeless/model/model_files.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -373,23 +375,14 @@ CnnNet CnnNet::parse(std::string_view text, const std::string& source) {
   for (const auto& [k, v] : j.items()) {
     if (k != "format" && k != "version" && k != "layers") net.meta_[k] = v;
   }
-  std::uint64_t hash = 1469598103934665603ULL;  // FNV-1a 64
-  for (const unsigned char ch : text) {
-    hash ^= ch;
-    hash *= 1099511628211ULL;
-  }
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
-  net.digest_ = std::string(hex, 8);
+  net.digest_ = model_digest(text);
   return net;
 }
 
 CnnNet CnnNet::from_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read model file " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse(ss.str(), path);
+  const auto text = read_model_file(path);
+  if (!text) throw std::runtime_error("cannot read model file " + path);
+  return parse(*text, path);
 }
 
 std::size_t CnnNet::parameter_count() const {

@@ -1,5 +1,7 @@
 #include "fakeless/model/cnn_scorer.hpp"
 
+#include "fakeless/model/model_files.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -148,20 +150,14 @@ CnnModel CnnModel::from_json_text(std::string_view text, const std::string& sour
 }
 
 CnnModel CnnModel::from_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::invalid_argument("cannot read model file " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return from_json_text(ss.str(), path);
+  const auto text = read_model_file(path);
+  if (!text) throw std::invalid_argument("cannot read model file " + path);
+  return from_json_text(*text, path);
 }
 
 const CnnModel* CnnModel::builtin() {
   static const std::optional<CnnModel> model = []() -> std::optional<CnnModel> {
-    const EmbeddedFile* best = nullptr;
-    for (const auto& f : embedded_files()) {
-      const bool json = f.name.size() > 5 && f.name.substr(f.name.size() - 5) == ".json";
-      if (json && f.name.rfind("cnn-", 0) == 0 && (best == nullptr || f.name > best->name)) best = &f;
-    }
+    const EmbeddedFile* best = newest_embedded_model("cnn-");
     if (best == nullptr) return std::nullopt;
     return from_json_text(best->data, std::string(best->name));
   }();

@@ -1,5 +1,7 @@
 #include "fakeless/model/trees.hpp"
 
+#include "fakeless/model/model_files.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -376,32 +378,19 @@ TreeModel TreeModel::from_json_text(std::string_view text, const std::string& so
   }
   if (!m.padded_.empty()) m.padded_threshold_ = unit(m.padded_.extra(), "threshold", 0.5);
   m.bytes_ = text.size();
-  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a 64
-  for (const unsigned char ch : text) {
-    h ^= ch;
-    h *= 1099511628211ULL;
-  }
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-  m.digest_ = std::string(hex, 8);
+  m.digest_ = model_digest(text);
   return m;
 }
 
 TreeModel TreeModel::from_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::invalid_argument("cannot read model file " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return from_json_text(ss.str(), path);
+  const auto text = read_model_file(path);
+  if (!text) throw std::invalid_argument("cannot read model file " + path);
+  return from_json_text(*text, path);
 }
 
 const TreeModel& TreeModel::builtin() {
   static const TreeModel model = [] {
-    const EmbeddedFile* best = nullptr;
-    for (const auto& f : embedded_files()) {
-      const bool json = f.name.size() > 5 && f.name.substr(f.name.size() - 5) == ".json";
-      if (json && f.name.rfind("tree-", 0) == 0 && (best == nullptr || f.name > best->name)) best = &f;
-    }
+    const EmbeddedFile* best = newest_embedded_model("tree-");
     if (best == nullptr) throw std::logic_error("no tree model was compiled in (data/models/tree-*.json)");
     return from_json_text(best->data, std::string(best->name));
   }();
