@@ -139,6 +139,31 @@ TEST_CASE("grid: the FFT-based MDCT equals the DCT-IV reference", "[grid]") {
   }
 }
 
+TEST_CASE("grid: the pair-order MDCT from parity lanes is bit for bit the FFT-based one", "[grid]") {
+  fakeless::dsp::FftCache ffts;
+  const auto x = music(8192, 4);
+  fakeless::features::ParitySplit split;
+  split.assign(x.data(), x.size());
+  for (const auto fam : fakeless::features::kAllGridFamilies) {
+    const int m = fakeless::features::grid_hop(fam, kRate);
+    const auto h = static_cast<std::size_t>(m / 2);
+    fakeless::features::GridMdct mdct(fam, m, ffts);
+    std::vector<float> ref(static_cast<std::size_t>(m)), a(h), b(h);
+    for (const std::size_t p : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{300}, x.size() - 2 * h * 2}) {
+      mdct.forward(x.data() + p, ref.data());
+      mdct.forward_pairs(split, p, a.data(), b.data());
+      std::size_t same = 0;
+      for (std::size_t k = 0; k < h; ++k) {
+        same += a[k] == ref[2 * k] ? 1 : 0;
+        same += -b[k] == ref[static_cast<std::size_t>(m) - 1 - 2 * k] ? 1 : 0;
+      }
+      INFO(fakeless::features::to_string(fam) << " at " << p);
+      CHECK(same == 2 * h);
+    }
+    CHECK_THROWS_AS(mdct.forward_pairs(split, x.size() - 2 * h * 2 + 1, a.data(), b.data()), std::out_of_range);
+  }
+}
+
 TEST_CASE("grid: MDCT-quantised audio is found at the codec's offset, for every family", "[grid]") {
   fakeless::dsp::FftCache ffts;
   const auto s = song();

@@ -152,6 +152,52 @@ GridMdct::GridMdct(GridFamily family, int hop, dsp::FftCache& ffts)
     pre_[m] = std::complex<float>(static_cast<float>(2.0 * std::cos(a)), static_cast<float>(2.0 * std::sin(a)));
     post_[m] = std::complex<float>(static_cast<float>(std::cos(b)), static_cast<float>(std::sin(b)));
   }
+  pre_re_.resize(h);
+  pre_im_.resize(h);
+  post_re_.resize(h);
+  post_im_.resize(h);
+  for (std::size_t m = 0; m < h; ++m) {
+    pre_re_[m] = pre_[m].real();
+    pre_im_[m] = pre_[m].imag();
+    post_re_[m] = post_[m].real();
+    post_im_[m] = post_[m].imag();
+  }
+  // forward_pairs' fold. With h = M/2 and m < h, the DCT-IV input pair is
+  //   re[m] = u[2m], im[m] = u[M-1-2m], and fold() gives, for m < ms = ceil(h/2):
+  //     re = -w[3h-1-2m] x[3h-1-2m] - w[3h+2m] x[3h+2m]
+  //     im =  w[h-1-2m]  x[h-1-2m]  - w[h+2m]  x[h+2m]
+  //   and for m >= ms:
+  //     re =  w[2m-h]    x[2m-h]    - w[3h-1-2m] x[3h-1-2m]
+  //     im = -w[h+2m]    x[h+2m]    - w[5h-1-2m] x[5h-1-2m]
+  // fold_w_[0..3][m] are those four window values with their signs (term order as written:
+  // negating a factor and adding is exactly the subtraction, so the sums round the same).
+  const auto W = [&](std::size_t i) { return window_[i]; };
+  const std::size_t ms = (h + 1) / 2;
+  for (auto& f : fold_w_) f.resize(h);
+  for (std::size_t m = 0; m < h; ++m) {
+    if (m < ms) {
+      fold_w_[0][m] = -W(3 * h - 1 - 2 * m);
+      fold_w_[1][m] = -W(3 * h + 2 * m);
+      fold_w_[2][m] = W(h - 1 - 2 * m);
+      fold_w_[3][m] = -W(h + 2 * m);
+    } else {
+      fold_w_[0][m] = W(2 * m - h);
+      fold_w_[1][m] = -W(3 * h - 1 - 2 * m);
+      fold_w_[2][m] = -W(h + 2 * m);
+      fold_w_[3][m] = -W(5 * h - 1 - 2 * m);
+    }
+  }
+}
+
+void ParitySplit::assign(const float* x, std::size_t n) {
+  n_ = n;
+  even_.resize((n + 1) / 2);
+  odd_.resize(n / 2);
+  for (std::size_t j = 0; j < n / 2; ++j) {
+    even_[j] = x[2 * j];
+    odd_[j] = x[2 * j + 1];
+  }
+  if (n % 2 != 0) even_[n / 2] = x[n - 1];
 }
 
 // DCT-IV of the folded frame u through an M/2-point FFT:
@@ -182,7 +228,62 @@ FAKELESS_CLONES void post_twiddle(const float* v, const float* post, int M, floa
   }
 }
 
+
+// forward_pairs' loops: one half of the pairs, from the four lanes of the fold's terms (First:
+// terms 0 and 2 read backwards, 1 and 3 forwards; the other half the reverse), through the
+// pre-twiddle into the FFT's buffer; and the post-twiddle out of it into a and b.
+template <bool First>
+inline void fold_pairs(int n, const float* const* w, const float* x0, const float* x1, const float* x2,
+                       const float* x3, const float* pr, const float* pi, float* v) {
+  for (int m = 0; m < n; ++m) {
+    const float t0 = First ? x0[-m] : x0[m];
+    const float t1 = First ? x1[m] : x1[-m];
+    const float t2 = First ? x2[-m] : x2[m];
+    const float t3 = First ? x3[m] : x3[-m];
+    const float re = w[0][m] * t0 + w[1][m] * t1;
+    const float im = w[2][m] * t2 + w[3][m] * t3;
+    v[2 * m] = re * pr[m] - im * pi[m];
+    v[2 * m + 1] = re * pi[m] + im * pr[m];
+  }
+}
+
+FAKELESS_CLONES void fold_pairs_first(int n, const float* const* w, const float* x0, const float* x1,
+                                      const float* x2, const float* x3, const float* pr, const float* pi,
+                                      float* v) {
+  fold_pairs<true>(n, w, x0, x1, x2, x3, pr, pi, v);
+}
+
+FAKELESS_CLONES void fold_pairs_second(int n, const float* const* w, const float* x0, const float* x1,
+                                       const float* x2, const float* x3, const float* pr, const float* pi,
+                                       float* v) {
+  fold_pairs<false>(n, w, x0, x1, x2, x3, pr, pi, v);
+}
+
+FAKELESS_CLONES void post_pairs(const float* v, const float* qr, const float* qi, int n, float* a, float* b) {
+  for (int m = 0; m < n; ++m) {
+    const float re = v[2 * m], im = v[2 * m + 1];
+    a[m] = re * qr[m] - im * qi[m];
+    b[m] = re * qi[m] + im * qr[m];
+  }
+}
+
 }  // namespace
+
+void GridMdct::forward_pairs(const ParitySplit& s, std::size_t p, float* a, float* b) {
+  const auto h = static_cast<std::size_t>(hop_ / 2);
+  const std::size_t ms = (h + 1) / 2;
+  if (p + 2 * static_cast<std::size_t>(hop_) > s.size()) throw std::out_of_range("grid MDCT frame past the signal");
+  auto* v = reinterpret_cast<float*>(fft_.data());
+  const float* w0[4] = {fold_w_[0].data(), fold_w_[1].data(), fold_w_[2].data(), fold_w_[3].data()};
+  fold_pairs_first(static_cast<int>(ms), w0, s.lane(p + 3 * h - 1), s.lane(p + 3 * h), s.lane(p + h - 1),
+                   s.lane(p + h), pre_re_.data(), pre_im_.data(), v);
+  const float* w1[4] = {w0[0] + ms, w0[1] + ms, w0[2] + ms, w0[3] + ms};
+  fold_pairs_second(static_cast<int>(h - ms), w1, s.lane(p + 2 * ms - h), s.lane(p + 3 * h - 1 - 2 * ms),
+                    s.lane(p + h + 2 * ms), s.lane(p + 5 * h - 1 - 2 * ms), pre_re_.data() + ms, pre_im_.data() + ms,
+                    v + 2 * ms);
+  fft_.execute();
+  post_pairs(v, post_re_.data(), post_im_.data(), static_cast<int>(h), a, b);
+}
 
 void GridMdct::forward(const float* x, float* out) {
   auto* v = reinterpret_cast<float*>(fft_.data());
@@ -338,44 +439,92 @@ void GridAnalyzer::reset(std::int64_t next_frame) {
 
 namespace {
 
-// Null tests of one frame (2M samples at x0 / x1) into per-quarter counts.
-struct FrameCounter {
-  int hop;
-  int used;
-  float t;   // L, R threshold
-  float t2;  // |L +- R| threshold: sqrt(2) t (M, S against t / sqrt(2))
-  GridMdct* mdct;
-  std::vector<float> xl, xr;
+// Null tests over n pairs' values (a or b of forward_pairs): mono, and stereo (L, R, and
+// M, S through |L +- R| against t2).
+FAKELESS_CLONES int nulls_mono(const float* a, int n, float t) {
+  int c = 0;
+  for (int m = 0; m < n; ++m) c += std::fabs(a[m]) < t ? 1 : 0;
+  return c;
+}
 
-  // Adds the tests per quarter of the bins to q[0..3]; returns the total.
-  std::int64_t count(const float* x0, const float* x1, std::int64_t* q) {
-    mdct->forward(x0, xl.data());
-    std::int64_t total = 0;
+FAKELESS_CLONES int nulls_stereo(const float* l, const float* r, int n, float t, float t2) {
+  int c = 0;
+  for (int m = 0; m < n; ++m) {
+    c += (std::fabs(l[m]) < t ? 1 : 0) + (std::fabs(r[m]) < t ? 1 : 0) + (std::fabs(l[m] + r[m]) < t2 ? 1 : 0) +
+         (std::fabs(l[m] - r[m]) < t2 ? 1 : 0);
+  }
+  return c;
+}
+
+// Null tests of one frame (2M samples from sample p of s0 / s1) into per-quarter counts of
+// the bins: quarter i holds bins [i Q, (i + 1) Q), Q = ceil(M / 4).
+class FrameCounter {
+ public:
+  FrameCounter(GridMdct& mdct, int used, float t, float t2, const ParitySplit* s0, const ParitySplit* s1)
+      : mdct_(&mdct), used_(used), t_(t), t2_(t2), s0_(s0), s1_(s1) {
+    const int hop = mdct.hop();
+    h_ = hop / 2;
+    for (auto* v : {&al_, &bl_, &ar_, &br_}) v->resize(static_cast<std::size_t>(h_));
+    // Pair m holds bins 2m (a) and M-1-2m (b): per quarter, the pairs whose a (b) lies there
+    // (a run of pairs: 2m rises with m, M-1-2m falls).
     const int quarter = (hop + 3) / 4;
-    if (used == 1) {
-      for (int b = 0; b < 4; ++b) {
-        const int lo = b * quarter, hi = std::min(hop, lo + quarter);
-        std::int64_t n = 0;
-        for (int k = lo; k < hi; ++k) n += std::fabs(xl[static_cast<std::size_t>(k)]) < t ? 1 : 0;
-        if (q != nullptr) q[b] += n;
-        total += n;
-      }
-      return total;
+    for (int i = 0; i < 4; ++i) qa_[i] = qb_[i] = {h_, 0};
+    for (int m = 0; m < h_; ++m) {
+      auto& ra = qa_[static_cast<std::size_t>(2 * m / quarter)];
+      auto& rb = qb_[static_cast<std::size_t>((hop - 1 - 2 * m) / quarter)];
+      ra = {std::min(ra[0], m), std::max(ra[1], m + 1)};
+      rb = {std::min(rb[0], m), std::max(rb[1], m + 1)};
     }
-    mdct->forward(x1, xr.data());
-    for (int b = 0; b < 4; ++b) {
-      const int lo = b * quarter, hi = std::min(hop, lo + quarter);
-      std::int64_t n = 0;
-      for (int k = lo; k < hi; ++k) {
-        const float l = xl[static_cast<std::size_t>(k)], r = xr[static_cast<std::size_t>(k)];
-        n += (std::fabs(l) < t ? 1 : 0) + (std::fabs(r) < t ? 1 : 0) + (std::fabs(l + r) < t2 ? 1 : 0) +
-             (std::fabs(l - r) < t2 ? 1 : 0);
-      }
-      if (q != nullptr) q[b] += n;
+    for (int i = 0; i < 4; ++i) {
+      if (qa_[i][1] <= qa_[i][0]) qa_[i] = {0, 0};
+      if (qb_[i][1] <= qb_[i][0]) qb_[i] = {0, 0};
+    }
+  }
+  // Stereo: a copy that tests the mid only (stage 1), against t / sqrt 2.
+  [[nodiscard]] FrameCounter mono(const ParitySplit* s) const {
+    FrameCounter c = *this;
+    c.used_ = 1;
+    c.t_ = t_ / std::numbers::sqrt2_v<float>;
+    c.s0_ = s;
+    c.s1_ = nullptr;
+    return c;
+  }
+  FrameCounter with(const ParitySplit* s0, const ParitySplit* s1) const {
+    FrameCounter c = *this;
+    c.s0_ = s0;
+    c.s1_ = s1;
+    return c;
+  }
+
+  // Adds the tests per quarter to q[0..3] (q may be null); returns the total.
+  std::int64_t count(std::size_t p, std::int64_t* q) {
+    mdct_->forward_pairs(*s0_, p, al_.data(), bl_.data());
+    if (used_ == 2) mdct_->forward_pairs(*s1_, p, ar_.data(), br_.data());
+    auto tests = [&](const std::vector<float>& l, const std::vector<float>& r, const std::array<int, 2>& range) {
+      const auto lo = static_cast<std::size_t>(range[0]);
+      const int n = range[1] - range[0];
+      return used_ == 1 ? nulls_mono(l.data() + lo, n, t_) : nulls_stereo(l.data() + lo, r.data() + lo, n, t_, t2_);
+    };
+    if (q == nullptr) return tests(al_, ar_, {0, h_}) + tests(bl_, br_, {0, h_});
+    std::int64_t total = 0;
+    for (std::size_t i = 0; i < 4; ++i) {
+      const std::int64_t n = tests(al_, ar_, qa_[i]) + tests(bl_, br_, qb_[i]);
+      q[i] += n;
       total += n;
     }
     return total;
   }
+
+ private:
+  GridMdct* mdct_;
+  int used_;
+  float t_;   // L, R threshold
+  float t2_;  // |L +- R| threshold: sqrt(2) t (M, S against t / sqrt(2))
+  const ParitySplit* s0_;
+  const ParitySplit* s1_;
+  int h_ = 0;
+  std::array<std::array<int, 2>, 4> qa_{}, qb_{};
+  std::vector<float> al_, bl_, ar_, br_;
 };
 
 double median_of(std::vector<double> v) {
@@ -389,7 +538,8 @@ double median_of(std::vector<double> v) {
 
 }  // namespace
 
-GridFamilyResult GridAnalyzer::analyse(GridFamily family, dsp::FftCache& ffts, double q) const {
+GridFamilyResult GridAnalyzer::analyse(GridFamily family, dsp::FftCache& ffts, double q,
+                                       const std::array<ParitySplit, 2>& split) const {
   GridFamilyResult out;
   const int hop = grid_hop(family, rate_);
   if (hop <= 0) return out;
@@ -400,13 +550,9 @@ GridFamilyResult GridAnalyzer::analyse(GridFamily family, dsp::FftCache& ffts, d
   const std::size_t frames = (len + 1 - 3 * H) / H + 1;  // frames available at every offset
 
   GridMdct mdct(family, hop, ffts);
-  FrameCounter fc{hop,
-                  used_,
-                  static_cast<float>(params_.null_level_lsb * q * std::sqrt(2.0 * hop)),
-                  static_cast<float>(params_.null_level_lsb * q * std::sqrt(2.0 * hop) * std::numbers::sqrt2),
-                  &mdct,
-                  std::vector<float>(H),
-                  std::vector<float>(H)};
+  FrameCounter fc(mdct, used_, static_cast<float>(params_.null_level_lsb * q * std::sqrt(2.0 * hop)),
+                  static_cast<float>(params_.null_level_lsb * q * std::sqrt(2.0 * hop) * std::numbers::sqrt2), &split[0],
+                  used_ == 2 ? &split[1] : nullptr);
   const float* x0 = best_[0].data();
   const float* x1 = used_ == 2 ? best_[1].data() : nullptr;
 
@@ -442,24 +588,22 @@ GridFamilyResult GridAnalyzer::analyse(GridFamily family, dsp::FftCache& ffts, d
   // Stereo: the mid (L + R) / 2 only, one transform per frame (against the level / sqrt 2).
   const std::size_t region = first * H;
   const std::size_t region_len = std::min(len - region, (f1 + 3) * H);
-  std::vector<float> mid;
-  const float* s0 = x0 + region;
-  FrameCounter fc1 = fc;
+  std::array<ParitySplit, 2> stage1;
+  std::optional<FrameCounter> fc1;
   if (x1 != nullptr && params_.search_on_mid) {
-    mid.resize(region_len);
+    std::vector<float> mid(region_len);
     for (std::size_t i = 0; i < region_len; ++i) mid[i] = 0.5F * (x0[region + i] + x1[region + i]);
-    s0 = mid.data();
-    fc1.used = 1;
-    fc1.t = fc.t / std::numbers::sqrt2_v<float>;
+    stage1[0].assign(mid.data(), region_len);
+    fc1.emplace(fc.mono(&stage1[0]));
+  } else {
+    stage1[0].assign(x0 + region, region_len);
+    if (x1 != nullptr) stage1[1].assign(x1 + region, region_len);
+    fc1.emplace(fc.with(&stage1[0], x1 != nullptr ? &stage1[1] : nullptr));
   }
-  const float* s1 = fc1.used == 2 ? x1 + region : nullptr;
   std::vector<double> c1(H);
   for (std::size_t o = 0; o < H; ++o) {
     std::int64_t n = 0;
-    for (std::size_t j = 0; j < f1; ++j) {
-      const std::size_t t = o + j * H;
-      n += fc1.count(s0 + t, s1 != nullptr ? s1 + t : nullptr, nullptr);
-    }
+    for (std::size_t j = 0; j < f1; ++j) n += fc1->count(o + j * H, nullptr);
     c1[o] = static_cast<double>(n);
   }
   std::vector<std::size_t> order(H);
@@ -494,10 +638,7 @@ GridFamilyResult GridAnalyzer::analyse(GridFamily family, dsp::FftCache& ffts, d
   }
   auto count_at = [&](std::size_t o, std::int64_t* quarters) {
     std::int64_t n = 0;
-    for (const std::size_t j : js) {
-      const std::size_t t = o + j * H;
-      n += fc.count(x0 + t, x1 != nullptr ? x1 + t : nullptr, quarters);
-    }
+    for (const std::size_t j : js) n += fc.count(o + j * H, quarters);
     return n;
   };
   std::size_t best_o = cands.front();
@@ -553,7 +694,9 @@ GridFeatures GridAnalyzer::finish(dsp::FftCache& ffts, int floor_bits) {
   if (ms > 0) out.excerpt_rms_dbfs = 10.0 * std::log10(ms);
   if (!(ms > 0)) return out;  // digital silence: nothing to align
   const double q = std::ldexp(1.0, -(std::clamp(floor_bits, 8, 32) - 1));
-  for (const auto f : kAllGridFamilies) out.families[static_cast<std::size_t>(f)] = analyse(f, ffts, q);
+  std::array<ParitySplit, 2> split;
+  for (int c = 0; c < used_; ++c) split[static_cast<std::size_t>(c)].assign(best_[static_cast<std::size_t>(c)].data(), best_len_);
+  for (const auto f : kAllGridFamilies) out.families[static_cast<std::size_t>(f)] = analyse(f, ffts, q, split);
   return out;
 }
 

@@ -32,7 +32,8 @@
 //  - Offset: frames start at samples o + j M of the file (o in [0, M)); the offset is o.
 //  - Excerpt: the file is cut into stretches of excerpt_s (at most max_excerpt_frames
 //    frames); the loudest one (total energy of the first two channels) is kept and
-//    analysed at finish(). Memory: 4 x max_excerpt_frames floats, whatever the file length.
+//    analysed at finish(). Memory: 6 x max_excerpt_frames floats (the stretches, and the
+//    excerpt split by sample parity while it is analysed), whatever the file length.
 //  - Search (bounded cost per family): stage 1 counts null tests at every offset over the
 //    search_frames consecutive frames of the loudest part of the excerpt; its `candidates`
 //    best offsets and `reference_offsets` offsets spread over the hop (away from the
@@ -126,12 +127,32 @@ std::vector<float> grid_window(GridFamily family, int hop);
 // reference implementation, through FFTW's DCT-IV.
 void grid_mdct(const float* x, const float* w, int hop, dsp::Dct4& dct, float* out);
 
+// A signal split by sample parity: lane(i)[k] is sample i + 2k. The MDCT's fold reads every
+// second sample of a frame, forwards and backwards; from the split lanes those reads are
+// contiguous (vector loads) instead of strided gathers.
+class ParitySplit {
+ public:
+  void assign(const float* x, std::size_t n);
+  [[nodiscard]] std::size_t size() const { return n_; }
+  [[nodiscard]] const float* lane(std::size_t i) const {
+    return ((i & 1U) != 0 ? odd_.data() : even_.data()) + (i >> 1U);
+  }
+
+ private:
+  std::vector<float> even_, odd_;
+  std::size_t n_ = 0;
+};
+
 // The same MDCT through an M/2-point complex FFT (pre- and post-twiddle), about twice as
 // fast; what the analyzer uses. Plans come from the worker's FftCache.
 class GridMdct {
  public:
   GridMdct(GridFamily family, int hop, dsp::FftCache& ffts);
   void forward(const float* x, float* out);  // 2M samples -> M coefficients
+  // The MDCT of the 2M samples from sample p of s, bit for bit the values forward() gives,
+  // in pair order: a[m] = X[2m], b[m] = -X[M-1-2m], m < M/2 (the order the FFT's output
+  // comes in; the null tests only look at |X|). The analyzer's path: every loop contiguous.
+  void forward_pairs(const ParitySplit& s, std::size_t p, float* a, float* b);
   [[nodiscard]] int hop() const { return hop_; }
   [[nodiscard]] const std::vector<float>& window() const { return window_; }
 
@@ -141,6 +162,10 @@ class GridMdct {
   dsp::ComplexFft& fft_;
   std::vector<std::complex<float>> pre_, post_;
   std::vector<float> u_;
+  // forward_pairs: the window with the fold's signs, per pair m and fold term (see grid.cpp),
+  // and the twiddles as separate real and imaginary parts.
+  std::array<std::vector<float>, 4> fold_w_;
+  std::vector<float> pre_re_, pre_im_, post_re_, post_im_;
 };
 
 class GridAnalyzer {
@@ -166,7 +191,7 @@ class GridAnalyzer {
 
  private:
   void close_stretch();
-  GridFamilyResult analyse(GridFamily family, dsp::FftCache& ffts, double q) const;
+  GridFamilyResult analyse(GridFamily family, dsp::FftCache& ffts, double q, const std::array<ParitySplit, 2>& split) const;
 
   int rate_;
   int channels_;
