@@ -85,12 +85,19 @@ ComplexFft::ComplexFft(int size) : size_(size) {
     throw std::invalid_argument("complex FFT size must be in [4, 2^22], got " + std::to_string(size));
   }
   std::lock_guard lock(planner_mutex());
-  buf_ = reinterpret_cast<std::complex<float>*>(fftwf_malloc(sizeof(fftwf_complex) * static_cast<std::size_t>(size)));
-  if (buf_ == nullptr) throw std::bad_alloc();
-  auto* b = reinterpret_cast<fftwf_complex*>(buf_);
-  plan_ = fftwf_plan_dft_1d(size, b, b, FFTW_FORWARD, FFTW_ESTIMATE);
+  const auto bytes = sizeof(fftwf_complex) * static_cast<std::size_t>(size);
+  in_ = reinterpret_cast<std::complex<float>*>(fftwf_malloc(bytes));
+  out_ = reinterpret_cast<std::complex<float>*>(fftwf_malloc(bytes));
+  if (in_ == nullptr || out_ == nullptr) {
+    fftwf_free(in_);
+    fftwf_free(out_);
+    throw std::bad_alloc();
+  }
+  plan_ = fftwf_plan_dft_1d(size, reinterpret_cast<fftwf_complex*>(in_), reinterpret_cast<fftwf_complex*>(out_),
+                            FFTW_FORWARD, FFTW_ESTIMATE);
   if (plan_ == nullptr) {
-    fftwf_free(buf_);
+    fftwf_free(in_);
+    fftwf_free(out_);
     throw std::runtime_error("FFTW could not plan a complex FFT of size " + std::to_string(size));
   }
 }
@@ -98,7 +105,8 @@ ComplexFft::ComplexFft(int size) : size_(size) {
 ComplexFft::~ComplexFft() {
   std::lock_guard lock(planner_mutex());
   fftwf_destroy_plan(static_cast<fftwf_plan>(plan_));
-  fftwf_free(buf_);
+  fftwf_free(in_);
+  fftwf_free(out_);
 }
 
 void ComplexFft::execute() { fftwf_execute(static_cast<fftwf_plan>(plan_)); }

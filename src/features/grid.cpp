@@ -273,7 +273,7 @@ void GridMdct::forward_pairs(const ParitySplit& s, std::size_t p, float* a, floa
   const auto h = static_cast<std::size_t>(hop_ / 2);
   const std::size_t ms = (h + 1) / 2;
   if (p + 2 * static_cast<std::size_t>(hop_) > s.size()) throw std::out_of_range("grid MDCT frame past the signal");
-  auto* v = reinterpret_cast<float*>(fft_.data());
+  auto* v = reinterpret_cast<float*>(fft_.input());
   const float* w0[4] = {fold_w_[0].data(), fold_w_[1].data(), fold_w_[2].data(), fold_w_[3].data()};
   fold_pairs_first(static_cast<int>(ms), w0, s.lane(p + 3 * h - 1), s.lane(p + 3 * h), s.lane(p + h - 1),
                    s.lane(p + h), pre_re_.data(), pre_im_.data(), v);
@@ -282,14 +282,14 @@ void GridMdct::forward_pairs(const ParitySplit& s, std::size_t p, float* a, floa
                     s.lane(p + h + 2 * ms), s.lane(p + 5 * h - 1 - 2 * ms), pre_re_.data() + ms, pre_im_.data() + ms,
                     v + 2 * ms);
   fft_.execute();
-  post_pairs(v, post_re_.data(), post_im_.data(), static_cast<int>(h), a, b);
+  post_pairs(reinterpret_cast<const float*>(fft_.output()), post_re_.data(), post_im_.data(), static_cast<int>(h), a, b);
 }
 
 void GridMdct::forward(const float* x, float* out) {
-  auto* v = reinterpret_cast<float*>(fft_.data());
+  auto* v = reinterpret_cast<float*>(fft_.input());
   fold_and_pre_twiddle(x, window_.data(), hop_, u_.data(), reinterpret_cast<const float*>(pre_.data()), v);
   fft_.execute();
-  post_twiddle(v, reinterpret_cast<const float*>(post_.data()), hop_, out);
+  post_twiddle(reinterpret_cast<const float*>(fft_.output()), reinterpret_cast<const float*>(post_.data()), hop_, out);
 }
 
 GridAnalyzer::GridAnalyzer(int sample_rate_hz, int channels, GridParams params)

@@ -56,7 +56,8 @@ class Dct4 {
 };
 
 // Complex-to-complex forward transform, unnormalised: X[k] = sum_n x[n] e^{-2 pi i k n / N},
-// in place. Any size >= 4 (FFTW handles non-powers of two).
+// out of place (FFTW's in-place plans copy through a buffer: 1.3 to 3 times slower at the
+// grid's sizes). Any size >= 4 (FFTW handles non-powers of two).
 class ComplexFft {
  public:
   explicit ComplexFft(int size);
@@ -65,12 +66,14 @@ class ComplexFft {
   ComplexFft& operator=(const ComplexFft&) = delete;
 
   [[nodiscard]] int size() const { return size_; }
-  [[nodiscard]] std::complex<float>* data() { return buf_; }  // size() values, in and out
+  [[nodiscard]] std::complex<float>* input() { return in_; }         // size() values
+  [[nodiscard]] const std::complex<float>* output() const { return out_; }  // size() values
   void execute();
 
  private:
   int size_;
-  std::complex<float>* buf_ = nullptr;
+  std::complex<float>* in_ = nullptr;
+  std::complex<float>* out_ = nullptr;
   void* plan_ = nullptr;
 };
 
