@@ -192,21 +192,32 @@ CutoffFeatures CutoffAnalyzer::finish(std::optional<double> quantisation_floor_d
   // candidate below a wide transition band is not preferred), or the 90th percentile of
   // everything up to Nyquist (which must stay low), whichever is higher.
   // `end` bounds the region considered (Nyquist, or a higher wall already found).
+  // The 90th percentiles of level[l, end) for every l, from one sorted suffix grown
+  // downwards (the same element percentile() picks, without a copy and a selection per l).
+  std::vector<double> suffix, p90;
+  auto suffix_p90 = [&](std::size_t first, std::size_t end) {
+    suffix.clear();
+    p90.assign(end + 1, dsp::kFloorDb);
+    for (std::size_t l = end; l-- > first;) {
+      suffix.insert(std::upper_bound(suffix.begin(), suffix.end(), level[l]), level[l]);
+      p90[l] = suffix[static_cast<std::size_t>(std::floor(0.9 * static_cast<double>(suffix.size() - 1) + 0.5))];
+    }
+  };
   auto above_level = [&](std::size_t b, std::size_t end) {
     const std::size_t lo = b + g;
     const std::size_t hi = std::min(end, lo + w);
     const double near_max = *std::max_element(level.begin() + static_cast<std::ptrdiff_t>(lo),
                                               level.begin() + static_cast<std::ptrdiff_t>(hi));
-    const std::vector<double> rest(level.begin() + static_cast<std::ptrdiff_t>(lo),
-                                   level.begin() + static_cast<std::ptrdiff_t>(end));
-    return std::max(near_max, percentile(rest, 0.9));
+    return std::max(near_max, p90[lo]);
   };
 
   // Largest drop of the LTAS over candidate bands in [lo, end).
   auto largest_drop = [&](std::size_t lo, std::size_t end) {
     std::optional<std::size_t> at;
     double best = 0.0;
-    for (std::size_t b = std::max(lo, min_band_); b + g + 3 <= end; ++b) {
+    const std::size_t first = std::max(lo, min_band_);
+    if (first + g + 3 <= end) suffix_p90(first + g, end);
+    for (std::size_t b = first; b + g + 3 <= end; ++b) {
       const double drop = mean_level(b - g - w, b - g) - above_level(b, end);
       if (drop > best) {
         best = drop;
