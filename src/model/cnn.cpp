@@ -1,5 +1,6 @@
 #include "fakeless/model/cnn.hpp"
 
+#include "fakeless/model/json_sax.hpp"
 #include "fakeless/model/model_files.hpp"
 
 #include <algorithm>
@@ -214,7 +215,7 @@ CnnNet CnnNet::parse(std::string_view text, const std::string& source) {
   CnnReader reader;
   bool ok = false;
   try {
-    ok = nlohmann::json::sax_parse(text.begin(), text.end(), &reader);
+    ok = sax_parse(text, reader);
   } catch (const nlohmann::json::exception& e) {
     bad(source, std::string("not JSON: ") + e.what());
   }

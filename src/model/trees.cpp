@@ -1,5 +1,6 @@
 #include "fakeless/model/trees.hpp"
 
+#include "fakeless/model/json_sax.hpp"
 #include "fakeless/model/model_files.hpp"
 
 #include <algorithm>
@@ -321,7 +322,7 @@ TreeModel TreeModel::from_json_text(std::string_view text, const std::string& so
   ModelReader reader;
   bool ok = false;
   try {
-    ok = nlohmann::json::sax_parse(text.begin(), text.end(), &reader);
+    ok = sax_parse(text, reader);
   } catch (const nlohmann::json::exception& e) {
     bad(source, std::string("not JSON: ") + e.what());
   }
