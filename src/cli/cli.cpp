@@ -517,12 +517,16 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
     std::optional<model::TreeModel> trees;
     std::optional<model::CnnModel> cnn_loaded;
     try {
+      // The CNN is read only where it scores (or decides the default): --model tree and
+      // rule start without it.
       const model::CnnModel* cnn = nullptr;
-      if (!cnn_file.empty()) {
-        cnn_loaded = model::CnnModel::from_file(cnn_file);
-        cnn = &*cnn_loaded;
-      } else {
-        cnn = model::CnnModel::builtin();
+      if (model_choice.empty() || model_choice == "cnn" || model_choice == "fused") {
+        if (!cnn_file.empty()) {
+          cnn_loaded = model::CnnModel::from_file(cnn_file);
+          cnn = &*cnn_loaded;
+        } else {
+          cnn = model::CnnModel::builtin();
+        }
       }
       if (model_choice.empty()) model_choice = cnn != nullptr && cnn->fusion() ? "fused" : "tree";
       if (model_choice == "rule") {
