@@ -46,6 +46,41 @@ class PatchCnn(nn.Module):
         return self.head(self.features(x)).squeeze(-1)
 
 
+class PatchCnnBiLstm(nn.Module):
+    """The CNN with a bidirectional LSTM over time (paper 003's CNN+BiLSTM, at our patch
+    size): 4 conv blocks as PatchCnn, but the last two pool only the bands, so 8 time steps
+    of (channel x band) features remain; a BiLSTM (hidden per direction) reads them, its
+    outputs are averaged over time, then Linear(hidden) -> ReLU -> Dropout -> Linear(1).
+    For measuring whether recurrence earns its cost: the C++ inference has no LSTM layer,
+    so export_json refuses it."""
+
+    def __init__(self, channels=(8, 16, 32, 32), lstm=32, hidden=32, dropout=0.3, frames=FRAMES, bands=BANDS):
+        super().__init__()
+        channels = tuple(int(c) for c in channels)
+        if len(channels) != 4 or frames % 4 or bands % 16:
+            raise ValueError("PatchCnnBiLstm has 4 blocks: frames must halve twice, bands 4 times")
+        self.channels, self.frames, self.bands = channels, int(frames), int(bands)
+        blocks = []
+        c_in = 1
+        for i, c in enumerate(channels):
+            pool = nn.MaxPool2d(2) if i < 2 else nn.MaxPool2d((1, 2))
+            blocks += [nn.Conv2d(c_in, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU(), pool]
+            c_in = c
+        self.features = nn.Sequential(*blocks)
+        self.steps = frames // 4
+        self.rnn = nn.LSTM(c_in * (bands // 16), lstm, batch_first=True, bidirectional=True)
+        self.head = nn.Sequential(nn.Linear(2 * lstm, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1))
+
+    def forward(self, x):
+        f = self.features(x)                       # (batch, channel, time, band)
+        f = f.permute(0, 2, 1, 3).flatten(2)       # (batch, time, channel x band)
+        out, _ = self.rnn(f)
+        return self.head(out.mean(dim=1)).squeeze(-1)
+
+
+ARCHS = {"cnn": PatchCnn, "cnn-bilstm": PatchCnnBiLstm}
+
+
 def _f32(values):
     """Compact JSON of float32 values: the shortest decimal that reads back as the same
     float32 (at most 9 significant digits)."""

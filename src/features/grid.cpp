@@ -304,10 +304,8 @@ GridAnalyzer::GridAnalyzer(int sample_rate_hz, int channels, GridParams params)
     used_ = 0;
     return;
   }
-  for (int c = 0; c < used_; ++c) {
-    cur_[static_cast<std::size_t>(c)].assign(stretch_, 0.0F);
-    best_[static_cast<std::size_t>(c)].assign(stretch_, 0.0F);
-  }
+  // The stretch buffers are allocated on first use: a deferred analyzer (defer_samples())
+  // never needs cur_, and gets best_ at the excerpt's own length in load_excerpt().
 }
 
 void GridAnalyzer::close_stretch() {
@@ -385,6 +383,12 @@ FAKELESS_CLONES double stereo_sum_of_squares(const float* s, std::size_t n) {
 
 void GridAnalyzer::consume(const float* s, std::size_t frames) {
   if (used_ == 0) return;
+  if (!deferred_ && cur_[0].size() != stretch_) {
+    for (int c = 0; c < used_; ++c) {
+      cur_[static_cast<std::size_t>(c)].assign(stretch_, 0.0F);
+      best_[static_cast<std::size_t>(c)].assign(stretch_, 0.0F);
+    }
+  }
   const auto ch = static_cast<std::size_t>(channels_);
   std::size_t i = 0;
   while (i < frames) {
@@ -427,6 +431,7 @@ void GridAnalyzer::load_excerpt(const float* s, std::size_t frames) {
   if (frames != best_len_) throw std::logic_error("load_excerpt: not the excerpt's length");
   const auto ch = static_cast<std::size_t>(channels_);
   for (int c = 0; c < used_; ++c) {
+    best_[static_cast<std::size_t>(c)].resize(frames);
     float* dst = best_[static_cast<std::size_t>(c)].data();
     for (std::size_t k = 0; k < frames; ++k) dst[k] = s[k * ch + static_cast<std::size_t>(c)];
   }
