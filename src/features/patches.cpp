@@ -134,13 +134,17 @@ void PatchSampler::close_current() {
   keep_best();
   if (best_) {
     // Values only now: one logarithm per value of the patches kept, not per band of every frame.
+    // A mean clearly below the floor's power gives a value <= 0, clamped to 0: no logarithm
+    // needed (the margin keeps the result exactly what the logarithm would give; bands
+    // above a codec's cutoff, and quiet ones, are often there).
+    const double below_floor = std::pow(10.0, floor_db_ / 10.0) * (1.0 - 1e-9);
     best_->values.resize(best_power_.size());
     const auto nb = static_cast<std::size_t>(params_.bands);
     for (std::size_t i = 0; i < best_power_.size(); ++i) {
       const std::size_t b = i % nb;
       const std::size_t count = band_hi_[b] > band_lo_[b] ? band_hi_[b] - band_lo_[b] : 1;
       const double mean = best_power_[i] / static_cast<double>(count);
-      const double v = mean > 0.0 ? (10.0 * std::log10(mean) - floor_db_) / params_.scale_db : 0.0;
+      const double v = mean > below_floor ? (10.0 * std::log10(mean) - floor_db_) / params_.scale_db : 0.0;
       best_->values[i] = static_cast<float>(std::max(0.0, v));
     }
     done_.push_back(std::move(*best_));
