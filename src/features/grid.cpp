@@ -228,7 +228,6 @@ FAKELESS_CLONES void post_twiddle(const float* v, const float* post, int M, floa
   }
 }
 
-
 // forward_pairs' loops: one half of the pairs, from the four lanes of the fold's terms (First:
 // terms 0 and 2 read backwards, 1 and 3 forwards; the other half the reverse), through the
 // pre-twiddle into the FFT's buffer; and the post-twiddle out of it into a and b.
@@ -497,7 +496,8 @@ class FrameCounter {
     c.s1_ = nullptr;
     return c;
   }
-  FrameCounter with(const ParitySplit* s0, const ParitySplit* s1) const {
+  // The same tests on other signals (stage 1 on a stretch of the excerpt).
+  [[nodiscard]] FrameCounter with(const ParitySplit* s0, const ParitySplit* s1) const {
     FrameCounter c = *this;
     c.s0_ = s0;
     c.s1_ = s1;
