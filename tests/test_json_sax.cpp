@@ -161,17 +161,12 @@ TEST_CASE("json_sax: random token soups and mutated documents give nlohmann's ev
     state = state * 1664525U + 1013904223U;
     return (state >> 8) % n;
   };
-  int checked = 0;
+  std::vector<std::string> docs;
   for (int i = 0; i < 3000; ++i) {
     std::string d;
     const auto len = 1 + next(10);
     for (std::uint32_t k = 0; k < len; ++k) d += pieces[next(static_cast<std::uint32_t>(pieces.size()))];
-    const auto a = ours(d);
-    const auto b = theirs(d);
-    INFO(d);
-    REQUIRE(a.ok == b.ok);
-    REQUIRE(a.rec.events == b.rec.events);
-    ++checked;
+    docs.push_back(std::move(d));
   }
   const std::string edits = "{}[],:\"\\0123456789.eE+-tfn x\x80";
   for (int i = 0; i < 3000; ++i) {
@@ -182,12 +177,18 @@ TEST_CASE("json_sax: random token soups and mutated documents give nlohmann's ev
     if (op == 0) d.erase(at, 1);
     if (op == 1) d.insert(d.begin() + at, c);
     if (op == 2) d[at] = c;
+    docs.push_back(std::move(d));
+  }
+  int parsed = 0;
+  for (const auto& d : docs) {
     const auto a = ours(d);
     const auto b = theirs(d);
     INFO(d);
     REQUIRE(a.ok == b.ok);
     REQUIRE(a.rec.events == b.rec.events);
-    ++checked;
+    parsed += a.ok ? 1 : 0;
   }
-  CHECK(checked == 6000);
+  // Both outcomes are well represented.
+  CHECK(parsed > 500);
+  CHECK(parsed < 5500);
 }
