@@ -226,69 +226,78 @@ nlohmann::ordered_json CnnModel::summary() const {
   return j;
 }
 
-// ---- --model cnn
+// ---- what --model cnn and fused share
 
-CnnScorer::CnnScorer(const TreeModel& trees, const CnnModel& cnn, std::optional<double> threshold)
-    : trees_(&trees), cnn_(&cnn), threshold_(threshold.value_or(cnn.threshold())) {
+CnnBackedScorer::CnnBackedScorer(const TreeModel& trees, const CnnModel& cnn, double threshold)
+    : trees_(&trees), cnn_(&cnn), threshold_(threshold) {
   if (!(threshold_ > 0.0 && threshold_ <= 1.0)) throw std::invalid_argument("lossy threshold must be in (0, 1]");
 }
 
-std::string CnnScorer::name() const { return cnn_->name() + "+" + trees_->name(); }
-
-Decision CnnScorer::decide(const FileFeatures& f) const {
+Decision CnnBackedScorer::decide(const FileFeatures& f) const {
   const CnnModel::FileScore s = cnn_->score(f.patches);
   Decision d = trees_->decide(f, [&](double p_tree, Decision& dd) {
-    // The CNN alone; without patches (a file shorter than one) the trees answer.
     if (!s.logit) return TreeModel::LossyScore{p_tree, trees_->lossy_threshold()};
-    dd.drivers.clear();
-    Driver dr;
-    dr.feature = "cnn_logit";
-    dr.value = round_to(*s.logit, 1e-3);
-    dr.effect = round_to(logit(cnn_->calibrated(*s.logit)), 1e-3);  // the whole log odds
-    dd.drivers.push_back(dr);
-    return TreeModel::LossyScore{cnn_->calibrated(*s.logit), threshold_};
+    return lossy(p_tree, *s.logit, dd);
   });
   attach(d, *cnn_, s);
   flag_spliced(d, *cnn_);
   return d;
+}
+
+// ---- --model cnn
+
+CnnScorer::CnnScorer(const TreeModel& trees, const CnnModel& cnn, std::optional<double> threshold)
+    : CnnBackedScorer(trees, cnn, threshold.value_or(cnn.threshold())) {}
+
+std::string CnnScorer::name() const { return cnn_->name() + "+" + trees_->name(); }
+
+TreeModel::LossyScore CnnScorer::lossy(double, double cnn_logit, Decision& d) const {
+  // The CNN alone: its term is the whole log odds.
+  d.drivers.clear();
+  Driver dr;
+  dr.feature = "cnn_logit";
+  dr.value = round_to(cnn_logit, 1e-3);
+  dr.effect = round_to(logit(cnn_->calibrated(cnn_logit)), 1e-3);
+  d.drivers.push_back(dr);
+  return TreeModel::LossyScore{cnn_->calibrated(cnn_logit), threshold_};
 }
 
 // ---- --model fused
 
-FusedScorer::FusedScorer(const TreeModel& trees, const CnnModel& cnn, std::optional<double> threshold)
-    : trees_(&trees), cnn_(&cnn) {
+namespace {
+
+// The CNN's fusion, checked against the trees it is used with.
+const CnnModel::Fusion& fusion_with(const TreeModel& trees, const CnnModel& cnn) {
   if (!cnn.fusion()) throw std::invalid_argument(cnn.name() + " carries no fusion with the trees (use --model cnn)");
-  fusion_ = *cnn.fusion();
-  if (!fusion_.tree.empty() && fusion_.tree != trees.name()) {
-    throw std::invalid_argument("the fusion of " + cnn.name() + " was fitted with " + fusion_.tree + ", not " +
+  const CnnModel::Fusion& fusion = *cnn.fusion();
+  if (!fusion.tree.empty() && fusion.tree != trees.name()) {
+    throw std::invalid_argument("the fusion of " + cnn.name() + " was fitted with " + fusion.tree + ", not " +
                                 trees.name() + " (use --model tree or cnn with other trees)");
   }
-  threshold_ = threshold.value_or(fusion_.threshold);
-  if (!(threshold_ > 0.0 && threshold_ <= 1.0)) throw std::invalid_argument("lossy threshold must be in (0, 1]");
+  return fusion;
 }
+
+}  // namespace
+
+FusedScorer::FusedScorer(const TreeModel& trees, const CnnModel& cnn, std::optional<double> threshold)
+    : CnnBackedScorer(trees, cnn, threshold.value_or(fusion_with(trees, cnn).threshold)),
+      fusion_(fusion_with(trees, cnn)) {}
 
 std::string FusedScorer::name() const { return trees_->name() + "+" + cnn_->name(); }
 
-Decision FusedScorer::decide(const FileFeatures& f) const {
-  const CnnModel::FileScore s = cnn_->score(f.patches);
-  Decision d = trees_->decide(f, [&](double p_tree, Decision& dd) {
-    if (!s.logit) return TreeModel::LossyScore{p_tree, trees_->lossy_threshold()};
-    // Effects in the fused log odds: the trees' scaled by w_tree, the CNN's own term.
-    for (auto& dr : dd.drivers) dr.effect = round_to(dr.effect * fusion_.w_tree, 1e-3);
-    Driver c;
-    c.feature = "cnn_logit";
-    c.value = round_to(*s.logit, 1e-3);
-    c.effect = round_to(fusion_.w_cnn * *s.logit, 1e-3);
-    dd.drivers.push_back(c);
-    std::stable_sort(dd.drivers.begin(), dd.drivers.end(),
-                     [](const Driver& a, const Driver& b) { return std::abs(a.effect) > std::abs(b.effect); });
-    if (dd.drivers.size() > 6) dd.drivers.resize(6);
-    const double z = fusion_.w_tree * logit(p_tree) + fusion_.w_cnn * *s.logit + fusion_.bias;
-    return TreeModel::LossyScore{sigmoid(z), threshold_};
-  });
-  attach(d, *cnn_, s);
-  flag_spliced(d, *cnn_);
-  return d;
+TreeModel::LossyScore FusedScorer::lossy(double p_tree, double cnn_logit, Decision& d) const {
+  // Effects in the fused log odds: the trees' scaled by w_tree, the CNN's own term.
+  for (auto& dr : d.drivers) dr.effect = round_to(dr.effect * fusion_.w_tree, 1e-3);
+  Driver c;
+  c.feature = "cnn_logit";
+  c.value = round_to(cnn_logit, 1e-3);
+  c.effect = round_to(fusion_.w_cnn * cnn_logit, 1e-3);
+  d.drivers.push_back(c);
+  std::stable_sort(d.drivers.begin(), d.drivers.end(),
+                   [](const Driver& a, const Driver& b) { return std::abs(a.effect) > std::abs(b.effect); });
+  if (d.drivers.size() > 6) d.drivers.resize(6);
+  const double z = fusion_.w_tree * logit(p_tree) + fusion_.w_cnn * cnn_logit + fusion_.bias;
+  return TreeModel::LossyScore{sigmoid(z), threshold_};
 }
 
 }  // namespace fakeless::model

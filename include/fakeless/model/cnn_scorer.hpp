@@ -72,40 +72,50 @@ class CnnModel {
   std::optional<Fusion> fusion_;
 };
 
-// --model cnn
-class CnnScorer final : public Scorer {
+// What --model cnn and --model fused share: the trees decide everything but the lossy
+// score (upsampled, padded, origin), the CNN scores the file's patches, and its evidence,
+// segments and "spliced" flag go into the decision. A file without a CNN score (shorter
+// than one patch) is scored by the trees alone, at their own threshold.
+class CnnBackedScorer : public Scorer {
  public:
-  CnnScorer(const TreeModel& trees, const CnnModel& cnn, std::optional<double> threshold = std::nullopt);
-  [[nodiscard]] Decision decide(const FileFeatures& features) const override;
-  [[nodiscard]] std::string name() const override;
-  [[nodiscard]] double lossy_threshold() const override { return threshold_; }
-  [[nodiscard]] std::optional<features::PatchParams> patch_params(double segment_s) const override {
+  [[nodiscard]] Decision decide(const FileFeatures& features) const final;
+  [[nodiscard]] double lossy_threshold() const final { return threshold_; }
+  [[nodiscard]] std::optional<features::PatchParams> patch_params(double segment_s) const final {
     return cnn_->patch_params(segment_s);
   }
 
- private:
+ protected:
+  // Throws std::invalid_argument when threshold is not in (0, 1].
+  CnnBackedScorer(const TreeModel& trees, const CnnModel& cnn, double threshold);
+  // The lossy score of a file the CNN scored (cnn_logit: its raw logit); may rewrite the
+  // drivers in d.
+  [[nodiscard]] virtual TreeModel::LossyScore lossy(double p_tree, double cnn_logit, Decision& d) const = 0;
+
   const TreeModel* trees_;
   const CnnModel* cnn_;
   double threshold_;
 };
 
+// --model cnn
+class CnnScorer final : public CnnBackedScorer {
+ public:
+  CnnScorer(const TreeModel& trees, const CnnModel& cnn, std::optional<double> threshold = std::nullopt);
+  [[nodiscard]] std::string name() const override;
+
+ private:
+  [[nodiscard]] TreeModel::LossyScore lossy(double p_tree, double cnn_logit, Decision& d) const override;
+};
+
 // --model fused (default when the binary has a CNN)
-class FusedScorer final : public Scorer {
+class FusedScorer final : public CnnBackedScorer {
  public:
   // Throws std::invalid_argument when the CNN carries no fusion, or one fitted with other trees.
   FusedScorer(const TreeModel& trees, const CnnModel& cnn, std::optional<double> threshold = std::nullopt);
-  [[nodiscard]] Decision decide(const FileFeatures& features) const override;
   [[nodiscard]] std::string name() const override;
-  [[nodiscard]] double lossy_threshold() const override { return threshold_; }
-  [[nodiscard]] std::optional<features::PatchParams> patch_params(double segment_s) const override {
-    return cnn_->patch_params(segment_s);
-  }
 
  private:
-  const TreeModel* trees_;
-  const CnnModel* cnn_;
+  [[nodiscard]] TreeModel::LossyScore lossy(double p_tree, double cnn_logit, Decision& d) const override;
   CnnModel::Fusion fusion_;
-  double threshold_;
 };
 
 }  // namespace fakeless::model
