@@ -143,26 +143,20 @@ GridMdct::GridMdct(GridFamily family, int hop, dsp::FftCache& ffts)
     : hop_(hop), window_(grid_window(family, hop)), fft_(ffts.complex(hop / 2)) {
   if (hop < 8 || hop % 2 != 0) throw std::invalid_argument("grid MDCT hop must be even and >= 8");
   const auto h = static_cast<std::size_t>(hop / 2);
-  pre_.resize(h);
-  post_.resize(h);
-  u_.resize(static_cast<std::size_t>(hop));
-  for (std::size_t m = 0; m < h; ++m) {
-    const double a = -std::numbers::pi * (4.0 * static_cast<double>(m) + 1.0) / (4.0 * hop);
-    const double b = -std::numbers::pi * static_cast<double>(m) / hop;
-    pre_[m] = std::complex<float>(static_cast<float>(2.0 * std::cos(a)), static_cast<float>(2.0 * std::sin(a)));
-    post_[m] = std::complex<float>(static_cast<float>(std::cos(b)), static_cast<float>(std::sin(b)));
-  }
+  // Twiddles (see the DCT-IV through the FFT below), as separate real and imaginary parts.
   pre_re_.resize(h);
   pre_im_.resize(h);
   post_re_.resize(h);
   post_im_.resize(h);
   for (std::size_t m = 0; m < h; ++m) {
-    pre_re_[m] = pre_[m].real();
-    pre_im_[m] = pre_[m].imag();
-    post_re_[m] = post_[m].real();
-    post_im_[m] = post_[m].imag();
+    const double a = -std::numbers::pi * (4.0 * static_cast<double>(m) + 1.0) / (4.0 * hop);
+    const double b = -std::numbers::pi * static_cast<double>(m) / hop;
+    pre_re_[m] = static_cast<float>(2.0 * std::cos(a));
+    pre_im_[m] = static_cast<float>(2.0 * std::sin(a));
+    post_re_[m] = static_cast<float>(std::cos(b));
+    post_im_[m] = static_cast<float>(std::sin(b));
   }
-  // forward_pairs' fold. With h = M/2 and m < h, the DCT-IV input pair is
+  // The fold. With h = M/2 and m < h, the DCT-IV input pair is
   //   re[m] = u[2m], im[m] = u[M-1-2m], and fold() gives, for m < ms = ceil(h/2):
   //     re = -w[3h-1-2m] x[3h-1-2m] - w[3h+2m] x[3h+2m]
   //     im =  w[h-1-2m]  x[h-1-2m]  - w[h+2m]  x[h+2m]
@@ -205,32 +199,11 @@ void ParitySplit::assign(const float* x, std::size_t n) {
 //   Y[2m] = Re W[m], Y[M-1-2m] = -Im W[m]   (x2 in the pre-twiddle: REDFT11's scale).
 namespace {
 
-// The MDCT's twiddles around the FFT, in plain float arithmetic: std::complex's operator*
-// checks for NaN / infinity (C99 Annex G) and is several times slower here.
-FAKELESS_CLONES void fold_and_pre_twiddle(const float* x, const float* w, int M, float* u, const float* pre, float* v) {
-  fold(x, w, M, u);
-  const int h = M / 2;
-  for (int m = 0; m < h; ++m) {
-    const float re = u[2 * m], im = u[M - 1 - 2 * m];
-    const float pr = pre[2 * m], pi = pre[2 * m + 1];
-    v[2 * m] = re * pr - im * pi;
-    v[2 * m + 1] = re * pi + im * pr;
-  }
-}
-
-FAKELESS_CLONES void post_twiddle(const float* v, const float* post, int M, float* out) {
-  const int h = M / 2;
-  for (int m = 0; m < h; ++m) {
-    const float re = v[2 * m], im = v[2 * m + 1];
-    const float pr = post[2 * m], pi = post[2 * m + 1];
-    out[2 * m] = re * pr - im * pi;
-    out[M - 1 - 2 * m] = -(re * pi + im * pr);
-  }
-}
-
 // forward_pairs' loops: one half of the pairs, from the four lanes of the fold's terms (First:
 // terms 0 and 2 read backwards, 1 and 3 forwards; the other half the reverse), through the
-// pre-twiddle into the FFT's buffer; and the post-twiddle out of it into a and b.
+// pre-twiddle into the FFT's buffer; and the post-twiddle out of it into a and b. Plain float
+// arithmetic: std::complex's operator* checks for NaN / infinity (C99 Annex G) and is several
+// times slower here.
 template <bool First>
 inline void fold_pairs(int n, const float* const* w, const float* x0, const float* x1, const float* x2,
                        const float* x3, const float* pr, const float* pi, float* v) {
@@ -284,12 +257,6 @@ void GridMdct::forward_pairs(const ParitySplit& s, std::size_t p, float* a, floa
   post_pairs(reinterpret_cast<const float*>(fft_.output()), post_re_.data(), post_im_.data(), static_cast<int>(h), a, b);
 }
 
-void GridMdct::forward(const float* x, float* out) {
-  auto* v = reinterpret_cast<float*>(fft_.input());
-  fold_and_pre_twiddle(x, window_.data(), hop_, u_.data(), reinterpret_cast<const float*>(pre_.data()), v);
-  fft_.execute();
-  post_twiddle(reinterpret_cast<const float*>(fft_.output()), reinterpret_cast<const float*>(post_.data()), hop_, out);
-}
 
 GridAnalyzer::GridAnalyzer(int sample_rate_hz, int channels, GridParams params)
     : rate_(sample_rate_hz), channels_(channels), used_(std::clamp(channels, 1, 2)), params_((params.validate(), params)) {

@@ -49,7 +49,6 @@
 //      null_quarter[i], i < 4: null fraction at the best offset in the i-th quarter of
 //                 [0, Nyquist); excess_quarter[i]: minus the references' median there.
 #include <array>
-#include <complex>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -148,10 +147,10 @@ class ParitySplit {
 class GridMdct {
  public:
   GridMdct(GridFamily family, int hop, dsp::FftCache& ffts);
-  void forward(const float* x, float* out);  // 2M samples -> M coefficients
-  // The MDCT of the 2M samples from sample p of s, bit for bit the values forward() gives,
-  // in pair order: a[m] = X[2m], b[m] = -X[M-1-2m], m < M/2 (the order the FFT's output
-  // comes in; the null tests only look at |X|). The analyzer's path: every loop contiguous.
+  // The MDCT of the 2M samples from sample p of s, in pair order: a[m] = X[2m],
+  // b[m] = -X[M-1-2m], m < M/2 (the order the FFT's output comes in; the null tests only
+  // look at |X|). Every loop reads and writes contiguously. Throws std::out_of_range when
+  // the frame runs past the end of s.
   void forward_pairs(const ParitySplit& s, std::size_t p, float* a, float* b);
   [[nodiscard]] int hop() const { return hop_; }
   [[nodiscard]] const std::vector<float>& window() const { return window_; }
@@ -160,10 +159,8 @@ class GridMdct {
   int hop_;
   std::vector<float> window_;
   dsp::ComplexFft& fft_;
-  std::vector<std::complex<float>> pre_, post_;
-  std::vector<float> u_;
-  // forward_pairs: the window with the fold's signs, per pair m and fold term (see grid.cpp),
-  // and the twiddles as separate real and imaginary parts.
+  // The window with the fold's signs, per pair m and fold term (see grid.cpp), and the
+  // twiddles as separate real and imaginary parts.
   std::array<std::vector<float>, 4> fold_w_;
   std::vector<float> pre_re_, pre_im_, post_re_, post_im_;
 };
