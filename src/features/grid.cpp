@@ -463,13 +463,6 @@ class FrameCounter {
     c.s1_ = nullptr;
     return c;
   }
-  // The same tests on other signals (stage 1 on a stretch of the excerpt).
-  [[nodiscard]] FrameCounter with(const ParitySplit* s0, const ParitySplit* s1) const {
-    FrameCounter c = *this;
-    c.s0_ = s0;
-    c.s1_ = s1;
-    return c;
-  }
 
   // Adds the tests per quarter to q[0..3] (q may be null); returns the total.
   std::int64_t count(std::size_t p, std::int64_t* q) {
@@ -560,25 +553,24 @@ GridFamilyResult GridAnalyzer::analyse(GridFamily family, dsp::FftCache& ffts, d
       first = j;
     }
   }
-  // Stereo: the mid (L + R) / 2 only, one transform per frame (against the level / sqrt 2).
+  // Stereo: the mid (L + R) / 2 only, one transform per frame (against the level / sqrt 2),
+  // split into lanes of its own; otherwise the excerpt's lanes, from the region's start.
   const std::size_t region = first * H;
   const std::size_t region_len = std::min(len - region, (f1 + 3) * H);
-  std::array<ParitySplit, 2> stage1;
-  std::optional<FrameCounter> fc1;
+  ParitySplit mid_lanes;
+  FrameCounter fc1 = fc;
+  std::size_t base = region;
   if (x1 != nullptr && params_.search_on_mid) {
     std::vector<float> mid(region_len);
     for (std::size_t i = 0; i < region_len; ++i) mid[i] = 0.5F * (x0[region + i] + x1[region + i]);
-    stage1[0].assign(mid.data(), region_len);
-    fc1.emplace(fc.mono(&stage1[0]));
-  } else {
-    stage1[0].assign(x0 + region, region_len);
-    if (x1 != nullptr) stage1[1].assign(x1 + region, region_len);
-    fc1.emplace(fc.with(&stage1[0], x1 != nullptr ? &stage1[1] : nullptr));
+    mid_lanes.assign(mid.data(), region_len);
+    fc1 = fc.mono(&mid_lanes);
+    base = 0;
   }
   std::vector<double> c1(H);
   for (std::size_t o = 0; o < H; ++o) {
     std::int64_t n = 0;
-    for (std::size_t j = 0; j < f1; ++j) n += fc1->count(o + j * H, nullptr);
+    for (std::size_t j = 0; j < f1; ++j) n += fc1.count(base + o + j * H, nullptr);
     c1[o] = static_cast<double>(n);
   }
   std::vector<std::size_t> order(H);
