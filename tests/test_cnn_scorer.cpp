@@ -74,12 +74,15 @@ TEST_CASE("the file score is the median of the patch logits, calibrated by the m
   CHECK(m.score(features::PatchSet{}).logit == std::nullopt);
 }
 
-TEST_CASE("fusion: logit p = w_tree logit(p_tree) + w_cnn cnn_logit + bias; other findings from the trees", "[cnn]") {
+TEST_CASE("fusion: p = max(sigmoid(w_tree logit(p_tree) + w_cnn cnn_logit + bias), p_tree); other findings from the trees",
+          "[cnn]") {
   const auto& trees = model::TreeModel::builtin();
-  const nlohmann::json fusion = {{"tree", trees.name()}, {"w_tree", 0.7}, {"w_cnn", 0.4}, {"bias", 0.3}, {"threshold", 0.9}};
+  const nlohmann::json fusion = {{"tree", trees.name()}, {"w_tree", 0.7}, {"w_cnn", 0.4}, {"bias", 12.0}, {"threshold", 0.9}};
   const auto m = model::CnnModel::from_json_text(fixture_with({{"fusion", fusion}}), "fixture");
   const model::FusedScorer fused(trees, m);
-  CHECK(fused.lossy_threshold() == 0.9);
+  // flagged at the larger of the fusion's and the trees' thresholds
+  CHECK(fused.lossy_threshold() == std::max(0.9, trees.lossy_threshold()));
+  CHECK(model::FusedScorer(trees, m, 0.5).lossy_threshold() == 0.5);
   CHECK(fused.name() == trees.name() + "+" + m.name());
   const FileFeatures f = features_with_patches(m.patch_params(0.0));
   const model::Decision dt = trees.decide(f);
@@ -88,9 +91,11 @@ TEST_CASE("fusion: logit p = w_tree logit(p_tree) + w_cnn cnn_logit + bias; othe
   REQUIRE(dt.p_lossy);
   REQUIRE(df.p_lossy);
   REQUIRE(s.logit);
-  const double expect = sigmoid(0.7 * logit(std::clamp(*dt.p_lossy, 1e-6, 1 - 1e-6)) + 0.4 * *s.logit + 0.3);
-  CHECK(*df.p_lossy == Approx(expect).margin(1e-4));
-  CHECK((std::find(df.flags.begin(), df.flags.end(), "lossy") != df.flags.end()) == (*df.p_lossy >= 0.9));
+  const double p_fused = sigmoid(0.7 * logit(std::clamp(*dt.p_lossy, 1e-6, 1 - 1e-6)) + 0.4 * *s.logit + 12.0);
+  REQUIRE(p_fused > *dt.p_lossy);  // the bias puts the fusion above the trees here
+  CHECK(*df.p_lossy == Approx(p_fused).margin(1e-4));
+  CHECK((std::find(df.flags.begin(), df.flags.end(), "lossy") != df.flags.end()) ==
+        (*df.p_lossy >= fused.lossy_threshold()));
   REQUIRE(df.cnn);
   CHECK(df.cnn->patches == 8);
   const bool has_cnn_driver = std::any_of(df.drivers.begin(), df.drivers.end(),
@@ -98,6 +103,24 @@ TEST_CASE("fusion: logit p = w_tree logit(p_tree) + w_cnn cnn_logit + bias; othe
   CHECK(has_cnn_driver);
   CHECK(df.original_rate_hz == dt.original_rate_hz);
   CHECK(df.original_bits == dt.original_bits);
+
+  SECTION("a CNN that says lossless cannot take the file below the trees' own score") {
+    nlohmann::json against = fusion;
+    against["bias"] = -20.0;
+    const auto m4 = model::CnnModel::from_json_text(fixture_with({{"fusion", against}}), "fixture");
+    const model::Decision d4 = model::FusedScorer(trees, m4).decide(f);
+    REQUIRE(d4.p_lossy);
+    CHECK(sigmoid(0.7 * logit(std::clamp(*dt.p_lossy, 1e-6, 1 - 1e-6)) + 0.4 * *s.logit - 20.0) < *dt.p_lossy);
+    CHECK(*d4.p_lossy == *dt.p_lossy);
+    CHECK(d4.verdict == dt.verdict);
+    // the trees' own explanation, unscaled and without the overruled CNN term
+    REQUIRE(d4.drivers.size() == dt.drivers.size());
+    for (std::size_t i = 0; i < dt.drivers.size(); ++i) {
+      CHECK(d4.drivers[i].feature == dt.drivers[i].feature);
+      CHECK(d4.drivers[i].effect == dt.drivers[i].effect);
+    }
+    REQUIRE(d4.cnn);  // the CNN's own score is still reported
+  }
 
   SECTION("a fusion fitted with other trees is refused") {
     nlohmann::json other = fusion;

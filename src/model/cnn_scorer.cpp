@@ -280,12 +280,18 @@ const CnnModel::Fusion& fusion_with(const TreeModel& trees, const CnnModel& cnn)
 }  // namespace
 
 FusedScorer::FusedScorer(const TreeModel& trees, const CnnModel& cnn, std::optional<double> threshold)
-    : CnnBackedScorer(trees, cnn, threshold.value_or(fusion_with(trees, cnn).threshold)),
+    : CnnBackedScorer(trees, cnn,
+                      threshold.value_or(std::max(fusion_with(trees, cnn).threshold, trees.lossy_threshold()))),
       fusion_(fusion_with(trees, cnn)) {}
 
 std::string FusedScorer::name() const { return trees_->name() + "+" + cnn_->name(); }
 
 TreeModel::LossyScore FusedScorer::lossy(double p_tree, double cnn_logit, Decision& d) const {
+  const double z = fusion_.w_tree * logit(p_tree) + fusion_.w_cnn * cnn_logit + fusion_.bias;
+  const double p_fused = sigmoid(z);
+  // The trees' own score stands when it is the higher: their drivers, as they gave them, are
+  // the explanation (the CNN's score is still in evidence.cnn).
+  if (p_tree >= p_fused) return TreeModel::LossyScore{p_tree, threshold_};
   // Effects in the fused log odds: the trees' scaled by w_tree, the CNN's own term.
   for (auto& dr : d.drivers) dr.effect = round_to(dr.effect * fusion_.w_tree, 1e-3);
   Driver c;
@@ -296,8 +302,7 @@ TreeModel::LossyScore FusedScorer::lossy(double p_tree, double cnn_logit, Decisi
   std::stable_sort(d.drivers.begin(), d.drivers.end(),
                    [](const Driver& a, const Driver& b) { return std::abs(a.effect) > std::abs(b.effect); });
   if (d.drivers.size() > 6) d.drivers.resize(6);
-  const double z = fusion_.w_tree * logit(p_tree) + fusion_.w_cnn * cnn_logit + fusion_.bias;
-  return TreeModel::LossyScore{sigmoid(z), threshold_};
+  return TreeModel::LossyScore{p_fused, threshold_};
 }
 
 }  // namespace fakeless::model

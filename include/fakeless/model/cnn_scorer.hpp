@@ -4,7 +4,11 @@
 // fusion with the trees), and the two scorers built on it:
 //   --model cnn     p_lossy from the CNN alone;
 //   --model fused   (the default) p_lossy from the trees and the CNN together:
-//                   logit p = w_tree * logit(p_tree) + w_cnn * cnn_logit + bias.
+//                   p_fused = sigmoid(w_tree * logit(p_tree) + w_cnn * cnn_logit + bias),
+//                   p_lossy = max(p_fused, p_tree), flagged at the larger of the fusion's
+//                   and the trees' thresholds: the default flags whatever the trees alone
+//                   flag (a confident CNN "lossless" cannot overrule them), and the CNN
+//                   adds what the fusion finds above that threshold.
 // Both take every other finding (upsampled, padded, origin codec and bitrate) from the
 // trees, and both score segments on request (--segments): a file that is not lossy as a
 // whole but holds a segment that fires (CnnModel::segment_threshold, segment_contrast) is
@@ -109,7 +113,8 @@ class CnnScorer final : public CnnBackedScorer {
 // --model fused (default when the binary has a CNN)
 class FusedScorer final : public CnnBackedScorer {
  public:
-  // Throws std::invalid_argument when the CNN carries no fusion, or one fitted with other trees.
+  // Threshold: max(fusion threshold, trees' threshold) unless given. Throws
+  // std::invalid_argument when the CNN carries no fusion, or one fitted with other trees.
   FusedScorer(const TreeModel& trees, const CnnModel& cnn, std::optional<double> threshold = std::nullopt);
   [[nodiscard]] std::string name() const override;
 
