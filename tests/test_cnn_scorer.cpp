@@ -74,8 +74,8 @@ TEST_CASE("the file score is the median of the patch logits, calibrated by the m
   CHECK(m.score(features::PatchSet{}).logit == std::nullopt);
 }
 
-TEST_CASE("fusion: p = max(sigmoid(w_tree logit(p_tree) + w_cnn cnn_logit + bias), p_tree); other findings from the trees",
-          "[cnn]") {
+TEST_CASE("fusion: the blend sigmoid(w_tree logit(p_tree) + w_cnn cnn_logit + bias), or the trees where they flag; "
+          "other findings from the trees", "[cnn]") {
   const auto& trees = model::TreeModel::builtin();
   const nlohmann::json fusion = {{"tree", trees.name()}, {"w_tree", 0.7}, {"w_cnn", 0.4}, {"bias", 12.0}, {"threshold", 0.9}};
   const auto m = model::CnnModel::from_json_text(fixture_with({{"fusion", fusion}}), "fixture");
@@ -83,7 +83,7 @@ TEST_CASE("fusion: p = max(sigmoid(w_tree logit(p_tree) + w_cnn cnn_logit + bias
   // flagged at the larger of the fusion's and the trees' thresholds
   CHECK(fused.lossy_threshold() == std::max(0.9, trees.lossy_threshold()));
   CHECK(model::FusedScorer(trees, m, 0.5).lossy_threshold() == 0.5);
-  CHECK(fused.name() == trees.name() + "+" + m.name());
+  CHECK(fused.name() == trees.name() + "+" + m.name() + "+max");
   const FileFeatures f = features_with_patches(m.patch_params(0.0));
   const model::Decision dt = trees.decide(f);
   const model::Decision df = fused.decide(f);
@@ -120,6 +120,15 @@ TEST_CASE("fusion: p = max(sigmoid(w_tree logit(p_tree) + w_cnn cnn_logit + bias
       CHECK(d4.drivers[i].effect == dt.drivers[i].effect);
     }
     REQUIRE(d4.cnn);  // the CNN's own score is still reported
+    // Trees that do not flag the file on their own (threshold 1): the blend's score stands.
+    const auto strict = trees.with_threshold(1.0);
+    const model::FusedScorer f4(strict, m4);
+    CHECK(f4.lossy_threshold() == 1.0);
+    const model::Decision d5 = f4.decide(f);
+    REQUIRE(d5.p_lossy);
+    const double p_blend = sigmoid(0.7 * logit(std::clamp(*dt.p_lossy, 1e-6, 1 - 1e-6)) + 0.4 * *s.logit - 20.0);
+    CHECK(*d5.p_lossy == Approx(p_blend).margin(1e-4));
+    CHECK(d5.verdict != "lossy");
   }
 
   SECTION("a fusion fitted with other trees is refused") {

@@ -284,14 +284,17 @@ FusedScorer::FusedScorer(const TreeModel& trees, const CnnModel& cnn, std::optio
                       threshold.value_or(std::max(fusion_with(trees, cnn).threshold, trees.lossy_threshold()))),
       fusion_(fusion_with(trees, cnn)) {}
 
-std::string FusedScorer::name() const { return trees_->name() + "+" + cnn_->name(); }
+// "+max": the trees' score stands where they flag the file (cached verdicts of the plain
+// blend must not answer for it); change the tag when the rule changes.
+std::string FusedScorer::name() const { return trees_->name() + "+" + cnn_->name() + "+max"; }
 
 TreeModel::LossyScore FusedScorer::lossy(double p_tree, double cnn_logit, Decision& d) const {
   const double z = fusion_.w_tree * logit(p_tree) + fusion_.w_cnn * cnn_logit + fusion_.bias;
   const double p_fused = sigmoid(z);
-  // The trees' own score stands when it is the higher: their drivers, as they gave them, are
-  // the explanation (the CNN's score is still in evidence.cnn).
-  if (p_tree >= p_fused) return TreeModel::LossyScore{p_tree, threshold_};
+  // Where the trees flag the file on their own and score it higher, their score stands, and
+  // their drivers, as they gave them, are the explanation (the CNN's score is still in
+  // evidence.cnn). Elsewhere the blend's score, which keeps its calibration.
+  if (p_tree >= trees_->lossy_threshold() && p_tree > p_fused) return TreeModel::LossyScore{p_tree, threshold_};
   // Effects in the fused log odds: the trees' scaled by w_tree, the CNN's own term.
   for (auto& dr : d.drivers) dr.effect = round_to(dr.effect * fusion_.w_tree, 1e-3);
   Driver c;
