@@ -47,6 +47,7 @@ void GridParams::validate() const {
   if (confirm_frames < 1 || confirm_frames > 1024) bad("confirm_frames", confirm_frames);
   if (!(null_level_lsb > 0.0 && null_level_lsb <= 64.0)) bad("null_level_lsb", null_level_lsb);
   if (search_on_mid != 0 && search_on_mid != 1) bad("search_on_mid", search_on_mid);
+  if (prior_offsets != 0 && prior_offsets != 1) bad("prior_offsets", prior_offsets);
 }
 
 int grid_hop(GridFamily family, int rate) {
@@ -62,6 +63,19 @@ int grid_hop(GridFamily family, int rate) {
     case GridFamily::mp3: return rate <= 48000 ? 576 : 0;
   }
   return 0;
+}
+
+std::vector<int> grid_prior_offsets(GridFamily family, int hop) {
+  if (hop <= 0) return {};
+  switch (family) {
+    case GridFamily::vorbis: {
+      std::vector<int> v;
+      for (int o = 0; o < hop; o += std::max(1, hop / 16)) v.push_back(o);
+      return v;
+    }
+    case GridFamily::mp3: return {hop == 576 ? 287 : 0};
+    default: return {0};
+  }
 }
 
 namespace {
@@ -588,6 +602,15 @@ GridFamilyResult GridAnalyzer::analyse(GridFamily family, dsp::FftCache& ffts, d
       return std::min(d, H - d) <= 2;
     });
     if (!near && o < H) refs.push_back(o);
+  }
+  // The prior alignments join the candidates after the references are placed (they do not
+  // move them), in excerpt offsets: file offset (best_start_ + o) mod hop.
+  if (params_.prior_offsets != 0) {
+    const std::int64_t h = hop;
+    for (const int prior : grid_prior_offsets(family, hop)) {
+      const auto o = static_cast<std::size_t>(((prior - best_start_ % h) % h + h) % h);
+      if (std::find(cands.begin(), cands.end(), o) == cands.end()) cands.push_back(o);
+    }
   }
 
   // Stage 2: candidates and references over the loudest confirm_frames frames.

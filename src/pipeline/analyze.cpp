@@ -361,10 +361,11 @@ nlohmann::ordered_json features_to_json(const FileFeatures& f) {
   return j;
 }
 
-// "+grid1": the verdict's evidence carries the codec-grid finding (features/grid.hpp); a
-// cache filled before it must not answer for it. Bump it when the grid rule changes.
+// "+gridN": the verdict's evidence carries the codec-grid finding (features/grid.hpp); a
+// cache filled before it must not answer for it. Bump it when the grid rule or search
+// changes (2: the prior alignment is confirmed too).
 std::string model_name(const model::Scorer& model) {
-  return model.name() + "+grid1 (fakeless " + kVersion + ")";
+  return model.name() + "+grid2 (fakeless " + kVersion + ")";
 }
 
 const model::Scorer& default_scorer() {

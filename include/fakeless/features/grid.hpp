@@ -37,9 +37,12 @@
 //  - Search (bounded cost per family): stage 1 counts null tests at every offset over the
 //    search_frames consecutive frames of the loudest part of the excerpt; its `candidates`
 //    best offsets and `reference_offsets` offsets spread over the hop (away from the
-//    candidates) are then counted again over the confirm_frames loudest frames that share
-//    no sample with the stage-1 frames (an independent confirmation: a genuine file's
-//    best stage-1 offset is a noise maximum, and must not carry its luck into stage 2).
+//    candidates) are then counted again over the confirm_frames loudest frames (the
+//    stage-1 frame among them when it is one of the loudest).
+//    With prior_offsets, grid_prior_offsets() (where common decoders put the grid) are
+//    confirmed as candidates too: one stage-1 frame on the mid misses weak grids (high
+//    bitrates, where few coefficients are zero), and a search over more frames costs a
+//    multiple of the search; a prior costs one candidate (16 for Vorbis).
 //  - Per family, over the stage-2 offsets (counts are null tests per offset):
 //      evidence = (peak + 1) / (median + 1)  peak: best candidate; median: of references
 //      z        = (peak - median) / (1.4826 MAD + 1)  MAD: of the references
@@ -65,6 +68,14 @@ inline constexpr std::array<GridFamily, kGridFamilies> kAllGridFamilies = {
 std::string_view to_string(GridFamily family);
 // The codec a family stands for, as the verdict names it: aac, vorbis, wma, ac3, mp3.
 std::string_view codec_of(GridFamily family);
+// Where the grid lies in a file decoded from the start by a decoder that removes the
+// encoder's delay (ffmpeg's AAC, AC-3 and WMA, oggdec, lame --decode), as file offsets in
+// [0, hop): 0 for AAC, WMA and AC-3 (their short blocks stay inside the long frame); for
+// Vorbis every multiple of hop / 16 (a switch between 2048- and 256-sample blocks moves the
+// long-block grid by 576 or 128 samples, multiples of 64 at hop 1024); 287 for MP3's
+// 576-sample granules (its hybrid filterbank's lag, against which this family's plain MDCT
+// lines up).
+std::vector<int> grid_prior_offsets(GridFamily family, int hop);
 
 struct GridParams {
   double excerpt_s = 3.0;                 // [0.5, 60] s
@@ -74,6 +85,7 @@ struct GridParams {
   int reference_offsets = 24;             // [4, 256]
   int confirm_frames = 8;                 // [1, 1024] stage-2 frames per offset
   int search_on_mid = 1;                  // 0 or 1: stage 1 on the mid only (stereo)
+  int prior_offsets = 1;                  // 0 or 1: also confirm grid_prior_offset()
   double null_level_lsb = 0.5;            // (0, 64] see above
 
   void validate() const;  // throws std::invalid_argument naming the value
