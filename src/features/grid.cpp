@@ -73,7 +73,13 @@ std::vector<int> grid_prior_offsets(GridFamily family, int hop) {
       for (int o = 0; o < hop; o += std::max(1, hop / 16)) v.push_back(o);
       return v;
     }
-    case GridFamily::mp3: return {hop == 576 ? 287 : 0};
+    case GridFamily::mp3:
+      if (hop == 576) return {287, 240};
+      return {0};
+    case GridFamily::aac_sine:
+    case GridFamily::aac_kbd:
+      if (hop == 1024) return {0, 960};
+      return {0};
     default: return {0};
   }
 }

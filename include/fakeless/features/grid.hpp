@@ -68,13 +68,17 @@ inline constexpr std::array<GridFamily, kGridFamilies> kAllGridFamilies = {
 std::string_view to_string(GridFamily family);
 // The codec a family stands for, as the verdict names it: aac, vorbis, wma, ac3, mp3.
 std::string_view codec_of(GridFamily family);
-// Where the grid lies in a file decoded from the start by a decoder that removes the
-// encoder's delay (ffmpeg's AAC, AC-3 and WMA, oggdec, lame --decode), as file offsets in
-// [0, hop): 0 for AAC, WMA and AC-3 (their short blocks stay inside the long frame); for
-// Vorbis every multiple of hop / 16 (a switch between 2048- and 256-sample blocks moves the
-// long-block grid by 576 or 128 samples, multiples of 64 at hop 1024); 287 for MP3's
-// 576-sample granules (its hybrid filterbank's lag, against which this family's plain MDCT
-// lines up).
+// Where the grid lies in a file decoded from the start, as file offsets in [0, hop):
+//  - AAC: 0 (ffmpeg's encoder primes 1024 samples: trimmed or not, the grid stays at 0;
+//    short blocks stay inside the long frame), and 960 (Apple's encoders prime 2112,
+//    which a gapless decoder trims: -2112 mod 1024);
+//  - WMA, AC-3: 0;
+//  - Vorbis: every multiple of hop / 16 (a switch between 2048- and 256-sample blocks moves
+//    the long-block grid by 576 or 128 samples, multiples of 64 at hop 1024);
+//  - MP3 (576-sample granules; this family's plain MDCT lines up with the hybrid
+//    filterbank's lag): 287 where the decoder trims the encoder and decoder delay (lame
+//    --decode, ffmpeg with a LAME tag), 240 where it does not (libmad, ffmpeg without a
+//    tag: 529 samples later).
 std::vector<int> grid_prior_offsets(GridFamily family, int hop);
 
 struct GridParams {
