@@ -175,8 +175,8 @@ TEST_CASE("grid: MDCT-quantised audio is found at the codec's offset, for every 
 }
 
 TEST_CASE("grid: the prior alignment is confirmed where the stage-1 search cannot see the grid", "[grid]") {
-  // Six seconds coded on the family's grid at the file offset where decoders that remove the
-  // encoder delay put it (the first three seconds quiet, so the excerpt is the second
+  // Six seconds coded on the family's grid at one of its prior offsets (the last: AAC 960,
+  // MP3 240, Vorbis 960; the first three seconds quiet, so the excerpt is the second
   // stretch, which starts at file sample 132300: not a multiple of any hop), with a loud
   // uncoded burst of one hop in it: the stage-1 search (the loudest frame) sees only the
   // burst, so its candidates are chance; the stage-2 frames are mostly coded ones.
@@ -184,7 +184,7 @@ TEST_CASE("grid: the prior alignment is confirmed where the stage-1 search canno
   const std::size_t n = 6 * kRate;
   for (const auto fam : {GridFamily::aac_kbd, GridFamily::mp3, GridFamily::vorbis}) {
     const int m = fakeless::features::grid_hop(fam, kRate);
-    const int prior = fakeless::features::grid_prior_offsets(fam, m).back();  // vorbis: 960
+    const int prior = fakeless::features::grid_prior_offsets(fam, m).back();
     auto s = song(n);
     for (std::size_t i = 0; i < n / 2; ++i) {
       s.l[i] *= 0.1F;

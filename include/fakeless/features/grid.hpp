@@ -89,7 +89,7 @@ struct GridParams {
   int reference_offsets = 24;             // [4, 256]
   int confirm_frames = 8;                 // [1, 1024] stage-2 frames per offset
   int search_on_mid = 1;                  // 0 or 1: stage 1 on the mid only (stereo)
-  int prior_offsets = 1;                  // 0 or 1: also confirm grid_prior_offset()
+  int prior_offsets = 1;                  // 0 or 1: also confirm grid_prior_offsets()
   double null_level_lsb = 0.5;            // (0, 64] see above
 
   void validate() const;  // throws std::invalid_argument naming the value
