@@ -352,7 +352,51 @@ def plan_variants(src, master, split_members, size):
                 out_rate=tr, out_bits=24, requant16=u01(sid, "lxq") < 0.3)
         else:
             add("lossy_padded", "lossypad24-" + codecs.describe(c), cfg=c, pad_bits=24)
+    if not ci:
+        # Decoder diversity (scripts/stress-decoders): a lossy clip decoded the way other
+        # tools do, and the master (and half of the band-limited variants) re-dithered with
+        # noise shaping, as mastering and editors do: the lossless side of the same trace.
+        c = alt_decoder_cfg(sid, mono, rate)
+        add("lossy", codecs.describe(c), cfg=c, grid="altdec")
+        rd = redither_spec(sid, rate, "rd")
+        add(master["kind"], "redither-%s-g%g" % (rd["filter"], rd["gain_db"]), redither=rd)
+        lp = [v for v in out if v["kind"] == "bandlimited" and v["variant"].startswith("lp-")]
+        if lp and u01(sid, "rdlp") < 0.5:
+            rd = redither_spec(sid, rate, "rdlp")
+            add("bandlimited", "%s-redither-%s" % (lp[0]["variant"], rd["filter"]), filter=lp[0]["filter"],
+                filter_hz=lp[0]["filter_hz"], redither=rd)
     return out
+
+
+# decoder diversity: (codec, decoder, weight); "shaped" takes one of sox's noise-shaping
+# filters for the rate (codecs.SHAPED_FILTERS). Opus weighs most: opusdec's default output
+# (its own noise-shaped dither) is what a plain `opusdec in.opus out.wav` gives.
+ALT_DECODE = [("opus", "opusdec", 0.35), ("opus", "ffmpeg", 0.10), ("mp3", "ffmpeg", 0.10),
+              ("mp3", "sox", 0.10), ("mp3", "shaped", 0.10), ("aac", "shaped", 0.10),
+              ("vorbis", "shaped", 0.10), ("vorbis", "ffmpeg", 0.05)]
+
+
+def alt_decoder_cfg(sid, mono, rate):
+    """The codec config (encoder default cutoff) and decoder of a source's decoder-diversity clip."""
+    u = u01(sid, "altdec")
+    acc = 0.0
+    for codec, dec, w in ALT_DECODE:
+        acc += w
+        if u < acc:
+            break
+    pool = [c for c in other_configs(mono) if c["codec"] == codec and c["cutoff_hz"] is None]
+    c = dict(pool[int(u01(sid, "altcfg") * len(pool))])
+    if dec == "shaped":
+        fs = codecs.SHAPED_FILTERS[rate]
+        dec = "shaped-" + fs[int(u01(sid, "altshape") * len(fs))]
+    c["decoder"] = dec
+    return c
+
+
+def redither_spec(sid, rate, key):
+    fs = codecs.SHAPED_FILTERS[rate]
+    return {"gain_db": [-0.5, -1.0, -2.0, -3.0][int(u01(sid, key, "gain") * 4)],
+            "filter": fs[int(u01(sid, key, "filter") * len(fs))]}
 
 
 # ----------------------------------------------------------------------------- jobs
@@ -456,15 +500,24 @@ def job_variant(out, spec, split, master_rec, v):
         kind = v["kind"]
         src16 = os.path.join(tmp, "src.wav")
         part = audio.tmpname(path)
-        if kind == "bandlimited":
+        # re-dithered (decoder diversity): a gain change, then sox's noise-shaped dither to 16 bits
+        rd = v.get("redither")
+        rd_fx = ["gain", "%g" % rd["gain_db"], "dither", "-f", rd["filter"]] if rd else []
+        if kind in ("genuine", "bandlimited") and rd and not v.get("filter"):
+            # the master re-dithered (kind: the master's own)
+            _sox(mpath, "-b", "16", part, *rd_fx)
+            facts.update(label="lossless", redither=rd)
+        elif kind == "bandlimited":
             f = v["filter_hz"]
+            out_args = [part] if not rd else ["-b", "16", part]
             if v["filter"] == "lowpass2":     # 2-pole (12 dB/oct), -3 dB at f
-                _sox(mpath, part, "lowpass", "-2", str(f))
+                _sox(mpath, *out_args, "lowpass", "-2", str(f), *rd_fx)
             elif v["filter"] == "lowpass4":   # two cascaded 2-pole sections (24 dB/oct)
-                _sox(mpath, part, "lowpass", "-2", str(f), "lowpass", "-2", str(f))
+                _sox(mpath, *out_args, "lowpass", "-2", str(f), "lowpass", "-2", str(f), *rd_fx)
             else:                             # windowed sinc, -6 dB at f, 6 kHz wide transition
-                _sox(mpath, part, "sinc", "-a", "60", "-t", "6000", "-%d" % f)
-            facts.update(label="lossless", filter="%s@%d" % (v["filter"], f), filter_hz=f)
+                _sox(mpath, *out_args, "sinc", "-a", "60", "-t", "6000", "-%d" % f, *rd_fx)
+            facts.update(label="lossless", filter="%s@%d" % (v["filter"], f), filter_hz=f, redither=rd)
+
         elif kind == "lossy":
             _sox(mpath, "-b", "16", src16)
             dec = os.path.join(tmp, "dec.wav")
@@ -635,7 +688,7 @@ def _lossy_facts(fx, cfg, duration_s):
     return {"codec": cfg["codec"], "mode": cfg["mode"], "bitrate_kbps": cfg.get("bitrate_kbps"),
             "vbr_quality": cfg.get("vbr_quality"),
             "cutoff_requested_hz": cut if cut else None,
-            "cutoff_method": fx["cutoff_method"],
+            "cutoff_method": fx["cutoff_method"], "decoder": cfg.get("decoder"),
             "encoded_kbps": round(fx["encoded_bytes"] * 8 / duration_s / 1000.0, 1)}
 
 

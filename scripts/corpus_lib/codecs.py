@@ -16,6 +16,11 @@ How the cutoff is requested (recorded per clip as cutoff_method):
   opus, mp2 (twolame), mp3shine, wmav2: no low-pass option; the cutoff is applied before
                encoding with a steep sox filter (`sinc -a 120 -t 400 -<N-200>`),
                cutoff_method = "prefilter".  "off" does not exist for them.
+  decoder       None = the codec's usual decoder (below); otherwise one of ALT_DECODERS,
+                the way other people's tools decode (see alt_decode)
+
+Usual decoders: lame --decode (mp3), oggdec (vorbis), opusdec --rate 48000 then sox back
+to the input rate (opus), ffmpeg for the rest; all to 16 bits.
 """
 
 import os
@@ -124,8 +129,64 @@ def round_trip(src_wav, dec_wav, cfg, rate, tmp):
         ffdec(enc, dec_wav, rate)
     else:
         raise ValueError("unknown codec " + codec)
+    if cfg.get("decoder"):
+        alt_decode(enc, dec_wav, codec, rate, cfg["decoder"], tmp)
     size = os.path.getsize(enc)
     return {"cutoff_method": method, "encoded_bytes": size}
+
+
+# Other decoder paths (decoder -> codecs it applies to). All write 16 bits at the input rate
+# and are deterministic (sox -R seeds its dither; opusdec's dither has a fixed seed).
+#   ffmpeg        ffmpeg's decoder, converted to 16 bits without dither (Opus: resampled
+#                 from 48 kHz by ffmpeg's swresample)
+#   sox           sox's own decoder (libmad for MP3, libvorbis), TPDF dither to 16 bits; an
+#                 MP3 keeps its encoder and decoder delay (no LAME-tag trimming)
+#   opusdec       `opusdec in.opus out.wav`: the original rate (its own resampler) and its
+#                 default noise-shaped dither to 16 bits
+#   shaped-F      ffmpeg's decoder to floating point, then sox's noise-shaped dither with
+#                 filter F (sox `dither -f F`) to 16 bits, as a player or editor that
+#                 dithers on export does
+ALT_DECODERS = {"ffmpeg": {"mp3", "aac", "vorbis", "opus"}, "sox": {"mp3", "vorbis"},
+                "opusdec": {"opus"}}
+SHAPED_FILTERS = {44100: ["lipshitz", "f-weighted", "modified-e-weighted", "improved-e-weighted",
+                          "gesemann", "shibata", "low-shibata", "high-shibata"],
+                  48000: ["f-weighted", "modified-e-weighted", "improved-e-weighted", "gesemann",
+                          "shibata", "low-shibata"]}
+
+
+def alt_decode(enc, dec_wav, codec, rate, decoder, tmp):
+    """Decode enc (made by round_trip) to dec_wav (16 bits, `rate`) the `decoder` way."""
+    if decoder.startswith("shaped-"):
+        filt = decoder[len("shaped-"):]
+        if filt not in SHAPED_FILTERS.get(rate, []) or codec not in ALT_DECODERS["ffmpeg"]:
+            raise ValueError("decoder %s: not for %s at %d Hz" % (decoder, codec, rate))
+        f32 = os.path.join(tmp, "altdec-f32.wav")
+        _run(["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", enc,
+              "-vn", "-c:a", "pcm_f32le", "-ar", str(rate), f32])
+        _run(["sox", "-R", f32, "-b", "16", dec_wav, "dither", "-f", filt])
+        return
+    if codec not in ALT_DECODERS.get(decoder, ()):
+        raise ValueError("decoder %s: not for %s" % (decoder, codec))
+    if decoder == "ffmpeg":
+        ffdec(enc, dec_wav, rate)
+    elif decoder == "sox":
+        _run(["sox", "-R", enc, "-b", "16", dec_wav])
+    elif decoder == "opusdec":
+        _run(["opusdec", "--quiet", enc, dec_wav])
+    got = _wav_rate(dec_wav)
+    if got != rate:
+        raise RuntimeError("decoder %s wrote %d Hz, not %d" % (decoder, got, rate))
+
+
+def _wav_rate(path):
+    import wave
+    try:
+        with wave.open(path) as w:
+            return w.getframerate()
+    except wave.Error:   # WAVE_FORMAT_EXTENSIBLE: the rate sits at the same offset
+        with open(path, "rb") as f:
+            h = f.read(28)
+        return int.from_bytes(h[24:28], "little")
 
 
 def describe(cfg):
@@ -139,4 +200,7 @@ def describe(cfg):
         q = "%s%d" % ("a" if cfg["mode"] == "abr" else "", cfg["bitrate_kbps"])
     cut = cfg.get("cutoff_hz")
     cs = "def" if cut is None else ("off" if cut == 0 else "lp%d" % (cut // 1000))
-    return "%s-%s-%s" % (c, q, cs)
+    name = "%s-%s-%s" % (c, q, cs)
+    if cfg.get("decoder"):
+        name += "-dec-" + cfg["decoder"]
+    return name
