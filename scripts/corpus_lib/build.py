@@ -358,6 +358,11 @@ def plan_variants(src, master, split_members, size):
         # noise shaping, as mastering and editors do: the lossless side of the same trace.
         c = alt_decoder_cfg(sid, mono, rate)
         add("lossy", codecs.describe(c), cfg=c, grid="altdec")
+        # and always one lossy clip through a noise-shaped dither, so that shaped dither is
+        # on both sides (the re-dithered masters below are 1.5 per source)
+        c2 = shaped_lossy_cfg(sid, mono, rate)
+        if codecs.describe(c2) != codecs.describe(c):
+            add("lossy", codecs.describe(c2), cfg=c2, grid="altdec")
         rd = redither_spec(sid, rate, "rd")
         add(master["kind"], "redither-%s-g%g" % (rd["filter"], rd["gain_db"]), redither=rd)
         lp = [v for v in out if v["kind"] == "bandlimited" and v["variant"].startswith("lp-")]
@@ -390,6 +395,17 @@ def alt_decoder_cfg(sid, mono, rate):
         fs = codecs.SHAPED_FILTERS[rate]
         dec = "shaped-" + fs[int(u01(sid, "altshape") * len(fs))]
     c["decoder"] = dec
+    return c
+
+
+def shaped_lossy_cfg(sid, mono, rate):
+    """A lossy config (mp3, aac, vorbis or opus; encoder default cutoff) decoded to float
+    and dithered to 16 bits with one of sox's noise-shaping filters."""
+    codec = ["mp3", "aac", "vorbis", "opus"][int(u01(sid, "shl", "codec") * 4)]
+    pool = [c for c in other_configs(mono) if c["codec"] == codec and c["cutoff_hz"] is None]
+    c = dict(pool[int(u01(sid, "shl", "cfg") * len(pool))])
+    fs = codecs.SHAPED_FILTERS[rate]
+    c["decoder"] = "shaped-" + fs[int(u01(sid, "shl", "filter") * len(fs))]
     return c
 
 
