@@ -1,0 +1,76 @@
+"""Helpers the training and fusion scripts share (train-tree, train-cnn, fusion-cv, fit-fusion).
+
+Standard library and numpy only, so that any of them can import it (the scripts' own
+directory is on sys.path when they run).
+"""
+import glob
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+
+def cache_dir():
+    """Where training keeps its dumps: $XDG_CACHE_HOME (or ~/.cache)/fakeless/train."""
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "fakeless", "train")
+
+
+def default_manifest():
+    """The full corpus's manifest ($FAKELESS_CORPUS_DIR, else next to the training cache)."""
+    base = os.environ.get("FAKELESS_CORPUS_DIR") or os.path.join(os.path.dirname(cache_dir()), "corpus")
+    return os.path.join(base, "full", "manifest.jsonl")
+
+
+def fnv_name(path, name):
+    """"<name>@<digest>" as src/model/model_files.cpp names a model file (FNV-1a 64, 8 hex)."""
+    h = 1469598103934665603
+    with open(path, "rb") as f:
+        for ch in f.read():
+            h = ((h ^ ch) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return "%s@%s" % (name, ("%016x" % h)[:8])
+
+
+def newest(models, prefix):
+    """The model file "<prefix>*.json" with the greatest name in `models` (what the build embeds)."""
+    files = sorted(f for f in glob.glob(os.path.join(models, prefix + "*.json")) if not f.endswith(".checks.json"))
+    if not files:
+        sys.exit("no %s*.json in %s" % (prefix, models))
+    return files[-1]
+
+
+def cnn_logits(binary, paths, jobs, batch=24):
+    """The C++ CNN's file logit (`<binary> scan --model cnn`: evidence.cnn.logit) per path;
+    None where the file has none."""
+    batches = [paths[i:i + batch] for i in range(0, len(paths), batch)]
+
+    def one(b):
+        r = subprocess.run([binary, "scan", "-q", "--format", "ndjson", "--model", "cnn"] + b,
+                           capture_output=True, text=True)
+        if r.returncode not in (0, 1, 4, 5):
+            raise RuntimeError("%s scan failed (%d): %s" % (binary, r.returncode, r.stderr[-500:]))
+        out = {}
+        for line in r.stdout.splitlines():
+            o = json.loads(line)
+            c = (o.get("evidence") or {}).get("cnn") or {}
+            out[os.path.realpath(o["path"])] = c.get("logit")
+        return out
+
+    res = {}
+    with ThreadPoolExecutor(max_workers=jobs) as ex:
+        for d in ex.map(one, batches):
+            res.update(d)
+    return res
+
+
+def pick_threshold(p, y):
+    """The CNN's and the fusion's rule: the lowest threshold >= 0.5 (step 0.01) that flags
+    no lossless clip (y == 0); 0.99 when none does."""
+    neg = y == 0
+    for t in np.arange(0.50, 0.995, 0.01):
+        if not (p[neg] >= t).any():
+            return round(float(t), 2)
+    return 0.99
