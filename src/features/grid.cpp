@@ -1,9 +1,12 @@
 #include "fakeless/features/grid.hpp"
 
 #include "fakeless/dsp/clones.hpp"
+#include "fakeless/features/mp3_hybrid.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <memory>
 #include <numbers>
 #include <numeric>
 #include <stdexcept>
@@ -74,7 +77,7 @@ std::vector<int> grid_prior_offsets(GridFamily family, int hop) {
       return v;
     }
     case GridFamily::mp3:
-      if (hop == 576) return {287, 240};
+      if (hop == 576) return {48, 1};
       return {0};
     case GridFamily::aac_sine:
     case GridFamily::aac_kbd:
@@ -515,6 +518,39 @@ class FrameCounter {
   std::vector<float> al_, bl_, ar_, br_;
 };
 
+// Null tests of one MP3 granule (Mp3Hybrid at sample p of x0 / x1) into per-quarter counts
+// of its 576 lines (quarter i: lines [144 i, 144 (i + 1))), as FrameCounter does.
+class Mp3Counter {
+ public:
+  Mp3Counter(int used, float t, float t2, const float* x0, const float* x1, std::size_t n)
+      : used_(used), t_(t), t2_(t2), a_(Mp3Hybrid::kLines), b_(Mp3Hybrid::kLines) {
+    h0_ = std::make_unique<Mp3Hybrid>(x0, n);
+    if (used_ == 2) h1_ = std::make_unique<Mp3Hybrid>(x1, n);
+  }
+  std::int64_t count(std::size_t p, std::int64_t* q) {
+    h0_->granule(p, a_.data());
+    if (used_ == 2) h1_->granule(p, b_.data());
+    constexpr int kQuarter = Mp3Hybrid::kLines / 4;
+    auto tests = [&](int lo, int n) {
+      return used_ == 1 ? nulls_mono(a_.data() + lo, n, t_) : nulls_stereo(a_.data() + lo, b_.data() + lo, n, t_, t2_);
+    };
+    if (q == nullptr) return tests(0, Mp3Hybrid::kLines);
+    std::int64_t total = 0;
+    for (int i = 0; i < 4; ++i) {
+      const std::int64_t n = tests(i * kQuarter, kQuarter);
+      q[i] += n;
+      total += n;
+    }
+    return total;
+  }
+
+ private:
+  int used_;
+  float t_, t2_;
+  std::unique_ptr<Mp3Hybrid> h0_, h1_;
+  std::vector<float> a_, b_;
+};
+
 double median_of(std::vector<double> v) {
   if (v.empty()) return 0.0;
   const auto mid = v.size() / 2;
@@ -533,17 +569,16 @@ GridFamilyResult GridAnalyzer::analyse(GridFamily family, dsp::FftCache& ffts, d
   if (hop <= 0) return out;
   const auto H = static_cast<std::size_t>(hop);
   const std::size_t len = best_len_;
-  // Frame j at offset o covers [o + j H, o + j H + 2H): the last offset needs j H + 3H - 1 <= len.
-  if (len + 1 < 3 * H + H) return out;  // fewer than 2 frames per offset
-  const std::size_t frames = (len + 1 - 3 * H) / H + 1;  // frames available at every offset
+  // Frame j at offset o covers [o + j H, o + j H + span): an MDCT frame 2H, an MP3 granule
+  // Mp3Hybrid::kSpan. The last offset needs j H + H - 1 + span <= len.
+  const bool exact_mp3 = family == GridFamily::mp3;
+  const std::size_t span = exact_mp3 ? static_cast<std::size_t>(Mp3Hybrid::kSpan) : 2 * H;
+  if (len + 1 < span + 2 * H) return out;  // fewer than 2 frames per offset
+  const std::size_t frames = (len + 1 - H - span) / H + 1;  // frames available at every offset
 
-  GridMdct mdct(family, hop, ffts);
-  FrameCounter fc(mdct, used_, static_cast<float>(params_.null_level_lsb * q * std::sqrt(2.0 * hop)),
-                  static_cast<float>(params_.null_level_lsb * q * std::sqrt(2.0 * hop) * std::numbers::sqrt2), &split[0],
-                  used_ == 2 ? &split[1] : nullptr);
   const float* x0 = best_[0].data();
   const float* x1 = used_ == 2 ? best_[1].data() : nullptr;
-
+  const double level = params_.null_level_lsb * q;
   // Energy per hop-long block; frame j (any offset) lies in blocks j..j+2.
   const std::size_t blocks = len / H;
   std::vector<double> be(blocks, 0.0);
@@ -577,20 +612,45 @@ GridFamilyResult GridAnalyzer::analyse(GridFamily family, dsp::FftCache& ffts, d
   // split into lanes of its own; otherwise the excerpt's lanes, from the region's start.
   const std::size_t region = first * H;
   const std::size_t region_len = std::min(len - region, (f1 + 3) * H);
-  ParitySplit mid_lanes;
-  FrameCounter fc1 = fc;
-  std::size_t base = region;
-  if (x1 != nullptr && params_.search_on_mid) {
-    std::vector<float> mid(region_len);
+  const bool on_mid = x1 != nullptr && params_.search_on_mid;
+  std::vector<float> mid;
+  if (on_mid) {
+    mid.resize(region_len);
     for (std::size_t i = 0; i < region_len; ++i) mid[i] = 0.5F * (x0[region + i] + x1[region + i]);
-    mid_lanes.assign(mid.data(), region_len);
-    fc1 = fc.mono(&mid_lanes);
-    base = 0;
+  }
+  const std::size_t base = on_mid ? 0 : region;
+  // count1(p): null tests of the stage-1 frame at p (mid lanes or the excerpt); count(p, q):
+  // the stage-2 frame at p of the excerpt, per quarter.
+  std::function<std::int64_t(std::size_t)> count1;
+  std::function<std::int64_t(std::size_t, std::int64_t*)> count;
+  ParitySplit mid_lanes;
+  std::optional<GridMdct> mdct;
+  std::optional<FrameCounter> fc, fc1;
+  std::optional<Mp3Counter> mc, mc1;
+  if (exact_mp3) {
+    const auto t = static_cast<float>(level * Mp3Hybrid::kNoiseGain);
+    mc.emplace(used_, t, t * std::numbers::sqrt2_v<float>, x0, x1, len);
+    if (on_mid) mc1.emplace(1, t / std::numbers::sqrt2_v<float>, 0.0F, mid.data(), nullptr, region_len);
+    Mp3Counter* c1p = on_mid ? &*mc1 : &*mc;
+    count1 = [c1p](std::size_t p) { return c1p->count(p, nullptr); };
+    count = [&mc](std::size_t p, std::int64_t* qq) { return mc->count(p, qq); };
+  } else {
+    mdct.emplace(family, hop, ffts);
+    fc.emplace(*mdct, used_, static_cast<float>(level * std::sqrt(2.0 * hop)),
+               static_cast<float>(level * std::sqrt(2.0 * hop) * std::numbers::sqrt2), &split[0],
+               used_ == 2 ? &split[1] : nullptr);
+    fc1.emplace(*fc);
+    if (on_mid) {
+      mid_lanes.assign(mid.data(), region_len);
+      fc1.emplace(fc->mono(&mid_lanes));
+    }
+    count1 = [&fc1](std::size_t p) { return fc1->count(p, nullptr); };
+    count = [&fc](std::size_t p, std::int64_t* qq) { return fc->count(p, qq); };
   }
   std::vector<double> c1(H);
   for (std::size_t o = 0; o < H; ++o) {
     std::int64_t n = 0;
-    for (std::size_t j = 0; j < f1; ++j) n += fc1.count(base + o + j * H, nullptr);
+    for (std::size_t j = 0; j < f1; ++j) n += count1(base + o + j * H);
     c1[o] = static_cast<double>(n);
   }
   std::vector<std::size_t> order(H);
@@ -634,7 +694,7 @@ GridFamilyResult GridAnalyzer::analyse(GridFamily family, dsp::FftCache& ffts, d
   }
   auto count_at = [&](std::size_t o, std::int64_t* quarters) {
     std::int64_t n = 0;
-    for (const std::size_t j : js) n += fc.count(o + j * H, quarters);
+    for (const std::size_t j : js) n += count(o + j * H, quarters);
     return n;
   };
   std::size_t best_o = cands.front();

@@ -365,7 +365,7 @@ nlohmann::ordered_json features_to_json(const FileFeatures& f) {
 // cache filled before it must not answer for it. Bump it when the grid rule or search
 // changes (2: the prior alignment is confirmed too).
 std::string model_name(const model::Scorer& model) {
-  return model.name() + "+grid2 (fakeless " + kVersion + ")";
+  return model.name() + "+grid3 (fakeless " + kVersion + ")";
 }
 
 const model::Scorer& default_scorer() {

@@ -12,9 +12,10 @@
 //   wma       4096/2048 sine                 WMA v1/v2 long blocks (2048-sample frames
 //                                            above 22.05 kHz; 1024 up to 22.05, 512 up to 16 kHz)
 //   ac3       512/256 KBD alpha = 5          AC-3 (32, 44.1, 48 kHz only)
-//   mp3       1152/576 sine                  an approximation of MP3's hybrid filterbank
-//                                            (polyphase + 18-point MDCT): a 576-line MDCT on
-//                                            the granule grid, not the exact transform
+//   mp3       hybrid, 576 lines per granule  MP3's own analysis (features/mp3_hybrid.hpp:
+//                                            polyphase filterbank, 18-line MDCT per subband,
+//                                            alias butterflies; long blocks), the exact
+//                                            inverse of the decoder up to about -84 dB
 // A family that does not exist at the file's rate gives null (rates above 96 kHz: all).
 //
 // Conventions:
@@ -22,7 +23,8 @@
 //    FFTW's REDFT11 (a DCT-IV, unnormalised: x2) of the folded frame, so X = 2 x that sum.
 //    With a Princen-Bradley window (w[n]^2 + w[n+M]^2 = 1), white noise of variance s^2
 //    gives coefficients of standard deviation s sqrt(2M) (with the x2).
-//  - Null coefficient: |X| < null_level_lsb * q * sqrt(2M), q = 2^-(bits-1) the PCM step
+//  - Null coefficient: |X| < null_level_lsb * q * sqrt(2M) (mp3: * Mp3Hybrid::kNoiseGain,
+//    its coefficients' standard deviation for white noise of variance 1), q = 2^-(bits-1) the PCM step
 //    of the file's (effective) bit depth. Rounding noise has s = q / sqrt(12) and TPDF
 //    dither s = q / 2, so a coefficient quantised to zero by the codec tests null with
 //    probability ~0.92 (rounding) or ~0.68 (TPDF) at the default 0.5 LSB, while one that
@@ -30,6 +32,7 @@
 //    linearity, from L and R) are tested against the level / sqrt(2). Stereo files give
 //    4 tests per bin (L, R, M, S), mono files 1; more than 2 channels: the first two.
 //  - Offset: frames start at samples o + j M of the file (o in [0, M)); the offset is o.
+//    An mp3 frame (granule) reads Mp3Hybrid::kSpan = 1632 samples from its start.
 //  - Excerpt: the file is cut into stretches of excerpt_s (at most max_excerpt_frames
 //    frames); the loudest one (total energy of the first two channels) is kept and
 //    analysed at finish(). Memory: 6 x max_excerpt_frames floats (the stretches, and the
@@ -75,10 +78,10 @@ std::string_view codec_of(GridFamily family);
 //  - WMA, AC-3: 0;
 //  - Vorbis: every multiple of hop / 16 (a switch between 2048- and 256-sample blocks moves
 //    the long-block grid by 576 or 128 samples, multiples of 64 at hop 1024);
-//  - MP3 (576-sample granules; this family's plain MDCT lines up with the hybrid
-//    filterbank's lag): 287 where the decoder trims the encoder and decoder delay (lame
-//    --decode, ffmpeg with a LAME tag), 240 where it does not (libmad, ffmpeg without a
-//    tag: 529 samples later).
+//  - MP3 (576-sample granules, counted from the first polyphase window's start): 48 where
+//    the decoder trims the encoder and decoder delay (lame --decode, ffmpeg with or
+//    without a LAME tag, as Debian 12's ffmpeg decodes lame's files), 1 for sox (libmad,
+//    no trimming: 529 samples later).
 std::vector<int> grid_prior_offsets(GridFamily family, int hop);
 
 struct GridParams {
