@@ -38,6 +38,8 @@ class Mp3Hybrid {
   void granule(std::size_t p, float* out);
 
  private:
+  // The 32 subband samples of the window x[s, s + 512), computed on first use. The pointer
+  // is into pool_: valid until the next call (a new slot may move the pool).
   const float* slot(std::size_t s);
   const float* x_;
   std::size_t n_;
