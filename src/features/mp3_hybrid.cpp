@@ -41,17 +41,19 @@ using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMa
 
 struct Tables {
   std::array<float, 512> crev{};  // analysis window C = D / 32, reversed: crev[r] = C[511 - r]
-  RowMat matrix;                  // 32 x 64: slot = matrix * g, g[m] = sum_j crev[m + 64j] x[m + 64j]
+  // Matrixing S[k] = sum_{i<64} cos((2k + 1)(i - 16) pi / 64) Y[i] (Y[i] = g[63 - i],
+  // g[m] = sum_j crev[m + 64j] x[m + 64j]) folded by the cosine's symmetries to 32 terms:
+  // S[k] = sum_{u<32} cos((2k + 1) u pi / 64) Z[u], Z[0] = Y[16], Z[u] = Y[16 + u] + Y[16 - u]
+  // (1 <= u <= 16), Z[u] = Y[16 + u] - Y[80 - u] (17 <= u <= 31); Y[48] has weight 0.
+  Eigen::Matrix<float, 32, 32, Eigen::RowMajor> matrix;
   RowMat mdct_t;                  // 36 x 18: (windowed) MDCT, transposed, for z (32 x 36) * mdct_t
   std::array<float, 8> cs{}, ca{};
 
-  Tables() : matrix(32, 64), mdct_t(36, 18) {
+  Tables() : mdct_t(36, 18) {
     const std::vector<double> d = mp3_synthesis_window();
     for (int r = 0; r < 512; ++r) crev[static_cast<std::size_t>(r)] = static_cast<float>(d[static_cast<std::size_t>(511 - r)] / 32.0);
-    // Matrixing S[k] = sum_i cos((2k + 1)(i - 16) pi / 64) Y[i], with Y[i] = g[63 - i].
     for (int k = 0; k < 32; ++k)
-      for (int m = 0; m < 64; ++m)
-        matrix(k, m) = static_cast<float>(std::cos((2.0 * k + 1.0) * (63.0 - m - 16.0) * std::numbers::pi / 64.0));
+      for (int u = 0; u < 32; ++u) matrix(k, u) = static_cast<float>(std::cos((2.0 * k + 1.0) * u * std::numbers::pi / 64.0));
     for (int n = 0; n < 36; ++n) {
       const double w = std::sin(std::numbers::pi / 36.0 * (n + 0.5));
       for (int m = 0; m < 18; ++m)
@@ -97,10 +99,12 @@ const Tables& tables() {
 
 }  // namespace
 
-Mp3Hybrid::Mp3Hybrid(const float* x, std::size_t n) : x_(x), n_(n), index_(n, -1), z_(32 * 36) {}
+Mp3Hybrid::Mp3Hybrid(const float* x, std::size_t n) : x_(x), n_(n), index_((n + kPage - 1) / kPage), z_(32 * 36) {}
 
 const float* Mp3Hybrid::slot(std::size_t s) {
-  auto& idx = index_[s];
+  auto& page = index_[s / kPage];
+  if (page.empty()) page.assign(kPage, -1);
+  auto& idx = page[s % kPage];
   if (idx >= 0) return pool_.data() + 32 * static_cast<std::size_t>(idx);
   const Tables& t = tables();
   std::array<float, 64> g{};
@@ -110,10 +114,14 @@ const float* Mp3Hybrid::slot(std::size_t s) {
     const float* xs = x + 64 * j;
     for (int m = 0; m < 64; ++m) g[static_cast<std::size_t>(m)] += c[m] * xs[m];
   }
+  // The fold (see Tables), with Y[i] = g[63 - i].
+  Eigen::Matrix<float, 32, 1> z;
+  z[0] = g[47];
+  for (int u = 1; u <= 16; ++u) z[u] = g[static_cast<std::size_t>(47 - u)] + g[static_cast<std::size_t>(47 + u)];
+  for (int u = 17; u < 32; ++u) z[u] = g[static_cast<std::size_t>(47 - u)] - g[static_cast<std::size_t>(u - 17)];
   idx = static_cast<std::int32_t>(pool_.size() / 32);
   pool_.resize(pool_.size() + 32);
-  Eigen::Map<Eigen::VectorXf>(pool_.data() + pool_.size() - 32, 32).noalias() =
-      t.matrix * Eigen::Map<const Eigen::VectorXf>(g.data(), 64);
+  Eigen::Map<Eigen::Matrix<float, 32, 1>>(pool_.data() + pool_.size() - 32).noalias() = t.matrix.lazyProduct(z);
   return pool_.data() + pool_.size() - 32;
 }
 

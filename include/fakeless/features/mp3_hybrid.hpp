@@ -43,7 +43,10 @@ class Mp3Hybrid {
   const float* slot(std::size_t s);
   const float* x_;
   std::size_t n_;
-  std::vector<std::int32_t> index_;  // per window start: position in pool_ / 32, or -1
+  // Per window start: position in pool_ / 32, or -1; in pages of kPage starts, allocated
+  // when first touched (a search touches a few stretches of the excerpt, not all of it).
+  static constexpr std::size_t kPage = 4096;
+  std::vector<std::vector<std::int32_t>> index_;
   std::vector<float> pool_;
   std::vector<float> z_;             // 32 x 36 gathered slots
 };
