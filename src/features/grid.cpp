@@ -453,6 +453,11 @@ FAKELESS_CLONES int nulls_stereo(const float* l, const float* r, int n, float t,
   return c;
 }
 
+// The null tests of n values of one channel (used == 1) or of two (L, R, M, S).
+std::int64_t null_tests(int used, const float* l, const float* r, int n, float t, float t2) {
+  return used == 1 ? nulls_mono(l, n, t) : nulls_stereo(l, r, n, t, t2);
+}
+
 // Null tests of one frame (2M samples from sample p of s0 / s1) into per-quarter counts of
 // the bins: quarter i holds bins [i Q, (i + 1) Q), Q = ceil(M / 4).
 class FrameCounter {
@@ -493,8 +498,7 @@ class FrameCounter {
     if (used_ == 2) mdct_->forward_pairs(*s1_, p, ar_.data(), br_.data());
     auto tests = [&](const std::vector<float>& l, const std::vector<float>& r, const std::array<int, 2>& range) {
       const auto lo = static_cast<std::size_t>(range[0]);
-      const int n = range[1] - range[0];
-      return used_ == 1 ? nulls_mono(l.data() + lo, n, t_) : nulls_stereo(l.data() + lo, r.data() + lo, n, t_, t2_);
+      return null_tests(used_, l.data() + lo, r.data() + lo, range[1] - range[0], t_, t2_);
     };
     if (q == nullptr) return tests(al_, ar_, {0, h_}) + tests(bl_, br_, {0, h_});
     std::int64_t total = 0;
@@ -531,9 +535,7 @@ class Mp3Counter {
     h0_->granule(p, a_.data());
     if (used_ == 2) h1_->granule(p, b_.data());
     constexpr int kQuarter = Mp3Hybrid::kLines / 4;
-    auto tests = [&](int lo, int n) {
-      return used_ == 1 ? nulls_mono(a_.data() + lo, n, t_) : nulls_stereo(a_.data() + lo, b_.data() + lo, n, t_, t2_);
-    };
+    auto tests = [&](int lo, int n) { return null_tests(used_, a_.data() + lo, b_.data() + lo, n, t_, t2_); };
     if (q == nullptr) return tests(0, Mp3Hybrid::kLines);
     std::int64_t total = 0;
     for (int i = 0; i < 4; ++i) {

@@ -37,9 +37,10 @@
 //    frames); the loudest one (total energy of the first two channels) is kept and
 //    analysed at finish(). Memory: 6 x max_excerpt_frames floats (the stretches, and the
 //    excerpt split by sample parity while it is analysed), whatever the file length; while
-//    the mp3 family runs, also Mp3Hybrid's slot index (at most one int32 per excerpt frame, in
-//    pages allocated where slots are read, for L and R, and for the short stage-1 mid) and the subband slots it computed (32 floats
-//    each; per channel at most (candidates + priors + references) x confirm_frames x 36).
+//    the mp3 family runs, also Mp3Hybrid's slot index (at most one int32 per excerpt frame,
+//    in pages allocated where slots are read; for L and R, and for the short stage-1 mid)
+//    and the subband slots it computed (32 floats each; per channel at most (candidates +
+//    priors + references) x confirm_frames x 36).
 //  - Search (bounded cost per family): stage 1 counts null tests at every offset over the
 //    search_frames consecutive frames of the loudest part of the excerpt; its `candidates`
 //    best offsets and `reference_offsets` offsets spread over the hop (away from the
