@@ -265,7 +265,8 @@ CnnNet CnnNet::parse(std::string_view text, const std::string& source) {
       bad(source, what + ": unknown layer type '" + type + "'");
     }
     what += " (" + type + ")";
-    for (const auto& [k, v] : lj.items()) {
+    for (const auto& item : lj.items()) {
+      const std::string& k = item.key();  // a named variable: clang 14 cannot capture a structured binding
       if (std::none_of(keys.begin(), keys.end(), [&](const char* a) { return k == a; })) {
         bad(source, what + ": unknown key '" + k + "'");
       }
