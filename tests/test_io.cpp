@@ -1,9 +1,11 @@
+#include <FLAC/stream_encoder.h>
 #include <catch2/catch.hpp>
 #include <sndfile.h>
 #include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 
 #include "fakeless/error.hpp"
 #include "fakeless/report/verdict.hpp"
@@ -35,7 +37,104 @@ std::vector<std::int32_t> interleave(int channels, std::size_t frames, int bits)
   return testsig::quantise(x, bits);
 }
 
+// A FLAC file written with libFLAC's own encoder (any depth it takes, 4 to 32 bits, where
+// libsndfile writes only 8, 16 and 24). pcm: left-justified, interleaved.
+void write_flac(const std::string& path, int rate, int channels, int bits, const std::vector<std::int32_t>& pcm,
+                unsigned blocksize = 4096) {
+  FLAC__StreamEncoder* enc = FLAC__stream_encoder_new();
+  REQUIRE(enc != nullptr);
+  FLAC__stream_encoder_set_channels(enc, static_cast<unsigned>(channels));
+  FLAC__stream_encoder_set_bits_per_sample(enc, static_cast<unsigned>(bits));
+  FLAC__stream_encoder_set_sample_rate(enc, static_cast<unsigned>(rate));
+  FLAC__stream_encoder_set_blocksize(enc, blocksize);
+  FLAC__stream_encoder_set_compression_level(enc, 5);
+  FLAC__stream_encoder_set_streamable_subset(enc, false);  // 32 bits, any block size
+  REQUIRE(FLAC__stream_encoder_init_file(enc, path.c_str(), nullptr, nullptr) == FLAC__STREAM_ENCODER_INIT_STATUS_OK);
+  std::vector<FLAC__int32> right(pcm.size());
+  for (std::size_t i = 0; i < pcm.size(); ++i) right[i] = pcm[i] >> (32 - bits);
+  REQUIRE(FLAC__stream_encoder_process_interleaved(enc, right.data(),
+                                                   static_cast<unsigned>(pcm.size() / static_cast<std::size_t>(channels))));
+  REQUIRE(FLAC__stream_encoder_finish(enc));
+  FLAC__stream_encoder_delete(enc);
+}
+
+// All the samples of a source, read in blocks of `block` frames.
+std::vector<std::int32_t> read_all(fakeless::io::AudioSource& src, std::size_t block) {
+  fakeless::io::AudioBlock b;
+  std::vector<std::int32_t> out;
+  while (const std::size_t n = src.read(b, block)) {
+    out.insert(out.end(), b.ints.begin(), b.ints.begin() + static_cast<std::ptrdiff_t>(n * static_cast<std::size_t>(b.channels)));
+  }
+  return out;
+}
+
 }  // namespace
+
+TEST_CASE("FLAC at 12, 20 and 32 bits (depths libsndfile cannot read) decodes exactly", "[io]") {
+  const int bits = GENERATE(12, 20, 32);
+  const int channels = GENERATE(1, 2, 3);
+  CAPTURE(bits, channels);
+  TempDir dir;
+  const std::string path = dir / "x.flac";
+  const auto pcm = interleave(channels, 20011, std::min(bits, 24));  // quantise() goes to 24 bits at most
+  std::vector<std::int32_t> exact = pcm;
+  if (bits < 24) {
+    for (auto& v : exact) v = static_cast<std::int32_t>(static_cast<std::uint32_t>(v) & ~((1U << (32 - bits)) - 1U));
+  }
+  write_flac(path, 48000, channels, bits, exact);
+  auto src = fakeless::io::open_file(path);
+  CHECK(src->format().container == "flac");
+  CHECK(src->format().encoding == "pcm_s" + std::to_string(bits));
+  CHECK(src->format().bits == bits);
+  CHECK(src->format().frames == 20011);
+  fakeless::io::AudioBlock b;
+  const std::size_t n = src->read(b, 20011);
+  REQUIRE(n == 20011);
+  CHECK(std::vector<std::int32_t>(b.ints.begin(), b.ints.end()) == exact);
+  for (std::size_t i = 0; i < b.ints.size(); ++i) REQUIRE(b.samples[i] == static_cast<float>(b.ints[i]) / 2147483648.0F);
+  CHECK(src->read(b, 100) == 0);
+}
+
+TEST_CASE("FLAC reads the same in any block size and seeks to the exact sample", "[io]") {
+  TempDir dir;
+  const std::string path = dir / "x.flac";
+  const std::size_t frames = 44100 * 2 + 17;
+  const auto pcm = interleave(2, frames, 16);
+  write_flac(path, 44100, 2, 16, pcm, 1152);
+  for (const std::size_t block : {1UL, 777UL, 1152UL, 4096UL, 100000UL}) {
+    CAPTURE(block);
+    auto src = fakeless::io::open_file(path);
+    CHECK(read_all(*src, block) == pcm);
+  }
+  auto src = fakeless::io::open_file(path);
+  REQUIRE(src->seekable());
+  for (const std::size_t at : {0UL, 1UL, 1151UL, 1152UL, 50000UL, frames - 1000, frames - 1, frames}) {
+    CAPTURE(at);
+    src->seek(static_cast<std::int64_t>(at));
+    fakeless::io::AudioBlock b;
+    const std::size_t n = src->read(b, 1000);
+    REQUIRE(n == std::min<std::size_t>(1000, frames - at));
+    CHECK(std::equal(b.ints.begin(), b.ints.begin() + static_cast<std::ptrdiff_t>(2 * n),
+                     pcm.begin() + static_cast<std::ptrdiff_t>(2 * at)));
+  }
+}
+
+TEST_CASE("a FLAC with damaged bytes in the middle is a decode error saying what the decoder found", "[io]") {
+  TempDir dir;
+  testsig::write_audio(dir / "good.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 44100, 2, interleave(2, 44100 * 3, 16));
+  std::vector<char> bytes(std::filesystem::file_size(dir / "good.flac"));
+  std::ifstream(dir / "good.flac", std::ios::binary).read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 64; ++i) bytes[i] = static_cast<char>(bytes[i] ^ 0x5A);
+  std::ofstream(dir / "bad.flac", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  try {
+    auto src = fakeless::io::open_file(dir / "bad.flac");
+    read_all(*src, 4096);
+    FAIL("no error for the damaged file");
+  } catch (const fakeless::Error& e) {
+    CHECK(e.code() == ErrorCode::decode_failed);
+    CHECK_THAT(e.what(), Catch::Contains("FLAC") && Catch::Contains("decoder error at frame"));
+  }
+}
 
 TEST_CASE("every container and depth libsndfile writes reads back exactly, in bounded blocks", "[io]") {
   struct Fmt {

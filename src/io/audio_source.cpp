@@ -1,8 +1,36 @@
 #include "fakeless/io/audio_source.hpp"
 
+#include <utility>
+
+#include "byte_input.hpp"
+#include "decoders.hpp"
+#include "fakeless/dsp/clones.hpp"
 #include "fakeless/error.hpp"
 
 namespace fakeless::io {
+
+namespace detail {
+FAKELESS_CLONES void ints_to_floats(const std::int32_t* in, std::size_t n, float* out) {
+  constexpr float kScale = 1.0F / 2147483648.0F;
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<float>(in[i]) * kScale;
+}
+}  // namespace detail
+
+namespace {
+// Native FLAC goes to libFLAC directly (the same decoder libsndfile would call, without
+// libsndfile's per-sample copy loop in between: ~10 % less decoding time); everything
+// else, FLAC behind an ID3v2 tag and Ogg FLAC included, to libsndfile.
+std::unique_ptr<AudioSource> open_input(detail::ByteInput input) {
+  if (detail::is_native_flac(input)) return detail::open_flac(std::move(input));
+  return detail::open_sndfile(std::move(input));
+}
+}  // namespace
+
+std::unique_ptr<AudioSource> open_file(const std::string& path) { return open_input(detail::ByteInput::open(path)); }
+
+std::unique_ptr<AudioSource> open_bytes(std::vector<unsigned char> bytes) {
+  return open_input(detail::ByteInput::memory(std::move(bytes)));
+}
 
 void AudioSource::seek(std::int64_t /*frame*/) {
   throw Error(ErrorCode::internal_error, "this audio source cannot seek");

@@ -1,50 +1,29 @@
 // libsndfile lives here and nowhere else.
-#include <fcntl.h>
 #include <sndfile.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <utility>
 #include <vector>
 
-#include "fakeless/dsp/clones.hpp"
+#include "byte_input.hpp"
+#include "decoders.hpp"
 #include "fakeless/error.hpp"
 #include "fakeless/io/audio_source.hpp"
 
 namespace fakeless::io {
 namespace {
 
-// Left-justified integers to floats: exactly v * 2^-31.
-FAKELESS_CLONES void ints_to_floats(const std::int32_t* in, std::size_t n, float* out) {
-  constexpr float kScale = 1.0F / 2147483648.0F;
-  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<float>(in[i]) * kScale;
-}
+using detail::ByteInput;
+using detail::ints_to_floats;
 
 struct SndfileCloser {
   void operator()(SNDFILE* f) const noexcept { sf_close(f); }
 };
 using SndfileHandle = std::unique_ptr<SNDFILE, SndfileCloser>;
-
-// Owns a file descriptor until libsndfile takes it over.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  [[nodiscard]] int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 std::string container_name(int major) {
   switch (major) {
@@ -113,59 +92,18 @@ Encoding encoding_of(int subtype) {
   }
 }
 
-// Our file descriptor served to libsndfile through its virtual I/O interface.
-struct FdFile {
-  static int fd(void* self) { return static_cast<Fd*>(self)->get(); }
-  static sf_count_t length(void* self) {
-    struct stat st {};
-    return ::fstat(fd(self), &st) == 0 ? static_cast<sf_count_t>(st.st_size) : -1;
-  }
-  static sf_count_t seek(sf_count_t offset, int whence, void* self) {
-    return static_cast<sf_count_t>(::lseek(fd(self), static_cast<off_t>(offset), whence));
-  }
-  static sf_count_t read(void* dst, sf_count_t count, void* self) {
-    auto* out = static_cast<char*>(dst);
-    sf_count_t total = 0;
-    while (total < count) {
-      const ssize_t n = ::read(fd(self), out + total, static_cast<std::size_t>(count - total));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;  // end of file, or an error libsndfile sees as a short read
-      total += n;
-    }
-    return total;
-  }
+// The bytes served to libsndfile through its virtual I/O interface: a file through our own
+// descriptor rather than sf_open_fd (libsndfile 1.0.31 to 1.2.0 close the descriptor when
+// sf_open_fd fails even with close_desc false, libsndfile issue #949, and closing it again
+// would close whatever another thread had opened under that number meanwhile), or a byte
+// buffer (the fuzzer and tests: the same decoder path, no file system).
+struct Vio {
+  static ByteInput& in(void* self) { return *static_cast<ByteInput*>(self); }
+  static sf_count_t length(void* self) { return in(self).length(); }
+  static sf_count_t seek(sf_count_t offset, int whence, void* self) { return in(self).seek(offset, whence); }
+  static sf_count_t read(void* dst, sf_count_t count, void* self) { return in(self).read(dst, count); }
   static sf_count_t write(const void*, sf_count_t, void*) { return 0; }  // read-only
-  static sf_count_t tell(void* self) { return static_cast<sf_count_t>(::lseek(fd(self), 0, SEEK_CUR)); }
-};
-
-// A byte buffer served to libsndfile through its virtual I/O interface (for the fuzzer
-// and for tests: the same decoder path as files, no file system).
-struct MemoryFile {
-  std::vector<unsigned char> bytes;
-  sf_count_t pos = 0;
-
-  static sf_count_t length(void* self) { return static_cast<sf_count_t>(static_cast<MemoryFile*>(self)->bytes.size()); }
-  static sf_count_t seek(sf_count_t offset, int whence, void* self) {
-    auto* m = static_cast<MemoryFile*>(self);
-    const auto size = static_cast<sf_count_t>(m->bytes.size());
-    sf_count_t target = offset;
-    if (whence == SEEK_CUR) target = m->pos + offset;
-    if (whence == SEEK_END) target = size + offset;
-    if (target < 0) return -1;
-    m->pos = target;  // past the end is allowed, as with lseek; reads there return 0
-    return m->pos;
-  }
-  static sf_count_t read(void* dst, sf_count_t count, void* self) {
-    auto* m = static_cast<MemoryFile*>(self);
-    const auto size = static_cast<sf_count_t>(m->bytes.size());
-    if (count <= 0 || m->pos >= size) return 0;
-    const sf_count_t n = std::min(count, size - m->pos);
-    std::memcpy(dst, m->bytes.data() + m->pos, static_cast<std::size_t>(n));
-    m->pos += n;
-    return n;
-  }
-  static sf_count_t write(const void*, sf_count_t, void*) { return 0; }  // read-only
-  static sf_count_t tell(void* self) { return static_cast<MemoryFile*>(self)->pos; }
+  static sf_count_t tell(void* self) { return in(self).tell(); }
 };
 
 // libsndfile reports why an open failed through a process-wide error slot
@@ -177,40 +115,10 @@ std::mutex& open_mutex() {
 
 class SndfileSource final : public AudioSource {
  public:
-  explicit SndfileSource(const std::string& path) {
-    // O_NONBLOCK: opening a FIFO for reading must not wait for a writer. O_NOATIME keeps
-    // archive access times untouched where the kernel allows it (only for the owner).
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOATIME);
-    if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) throw_errno(errno, path);
-    fd_ = std::make_unique<Fd>(fd);
-
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) throw_errno(errno, path);
-    if (S_ISDIR(st.st_mode)) throw Error(ErrorCode::not_regular_file, "is a directory");
-    if (!S_ISREG(st.st_mode)) throw Error(ErrorCode::not_regular_file, "not a regular file (FIFO, socket or device)");
-    if (st.st_size == 0) throw Error(ErrorCode::empty_file, "file is empty (0 bytes)");
-    const int flags = ::fcntl(fd, F_GETFL);
-    if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-
-    // Through virtual I/O on our descriptor rather than sf_open_fd: libsndfile 1.0.31 to
-    // 1.2.0 close the descriptor when sf_open_fd fails even with close_desc false
-    // (libsndfile issue #949), and closing it again here would close whatever another
-    // thread had opened under that number meanwhile. This way only fd_ ever closes it.
+  explicit SndfileSource(ByteInput input) : input_(std::make_unique<ByteInput>(std::move(input))) {
     open_with([&](SF_INFO& info) {
-      SF_VIRTUAL_IO vio{&FdFile::length, &FdFile::seek, &FdFile::read, &FdFile::write, &FdFile::tell};
-      return sf_open_virtual(&vio, SFM_READ, &info, fd_.get());
-    });
-  }
-
-  explicit SndfileSource(std::vector<unsigned char> bytes) {
-    if (bytes.empty()) throw Error(ErrorCode::empty_file, "file is empty (0 bytes)");
-    memory_ = std::make_unique<MemoryFile>();
-    memory_->bytes = std::move(bytes);
-    open_with([&](SF_INFO& info) {
-      SF_VIRTUAL_IO vio{&MemoryFile::length, &MemoryFile::seek, &MemoryFile::read, &MemoryFile::write,
-                        &MemoryFile::tell};
-      return sf_open_virtual(&vio, SFM_READ, &info, memory_.get());
+      SF_VIRTUAL_IO vio{&Vio::length, &Vio::seek, &Vio::read, &Vio::write, &Vio::tell};
+      return sf_open_virtual(&vio, SFM_READ, &info, input_.get());
     });
   }
 
@@ -265,20 +173,6 @@ class SndfileSource final : public AudioSource {
   }
 
  private:
-  [[noreturn]] static void throw_errno(int err, const std::string& path) {
-    const std::string why = std::strerror(err);
-    switch (err) {
-      case ENOENT:
-      case ENOTDIR: throw Error(ErrorCode::not_found, "no such file: " + path);
-      case ELOOP: throw Error(ErrorCode::not_found, "too many levels of symbolic links");
-      case EACCES:
-      case EPERM: throw Error(ErrorCode::permission_denied, "permission denied");
-      case ENXIO: throw Error(ErrorCode::not_regular_file, "not a regular file (socket or device)");
-      default: throw Error(ErrorCode::read_failed, "cannot open: " + why);
-    }
-  }
-
-  std::unique_ptr<Fd> fd_;  // declared before handle_: closed after it
   // Chunked containers (WAV, AIFF, W64, RF64) state the length of their audio data. When
   // the file holds less, libsndfile quietly reads what is there and notes in its log
   // "data : <claimed> (should be <actual>)": a half-copied file. Claims of 2 GiB and more
@@ -306,15 +200,7 @@ class SndfileSource final : public AudioSource {
   }
 
   // Whether the decoder has read up to the end of the bytes (file or memory).
-  [[nodiscard]] bool consumed_all_input() const {
-    if (memory_) return memory_->pos >= static_cast<sf_count_t>(memory_->bytes.size());
-    if (fd_) {
-      struct stat st {};
-      const off_t pos = ::lseek(fd_->get(), 0, SEEK_CUR);
-      return ::fstat(fd_->get(), &st) == 0 && pos >= 0 && pos >= st.st_size;
-    }
-    return false;
-  }
+  [[nodiscard]] bool consumed_all_input() const { return input_->at_end(); }
 
   template <typename Open>
   void open_with(Open&& open) {
@@ -353,7 +239,7 @@ class SndfileSource final : public AudioSource {
     sf_command(handle_.get(), SFC_SET_CLIPPING, nullptr, SF_FALSE);
   }
 
-  std::unique_ptr<MemoryFile> memory_;  // declared before handle_: outlives it
+  std::unique_ptr<ByteInput> input_;  // declared before handle_: outlives it (a stable address)
   SndfileHandle handle_;
   AudioFormat format_;
   bool read_ints_ = false;
@@ -363,10 +249,8 @@ class SndfileSource final : public AudioSource {
 
 }  // namespace
 
-std::unique_ptr<AudioSource> open_file(const std::string& path) { return std::make_unique<SndfileSource>(path); }
-
-std::unique_ptr<AudioSource> open_bytes(std::vector<unsigned char> bytes) {
-  return std::make_unique<SndfileSource>(std::move(bytes));
-}
+namespace detail {
+std::unique_ptr<AudioSource> open_sndfile(ByteInput input) { return std::make_unique<SndfileSource>(std::move(input)); }
+}  // namespace detail
 
 }  // namespace fakeless::io

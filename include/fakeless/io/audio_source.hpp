@@ -60,12 +60,15 @@ class AudioSource {
   virtual void seek(std::int64_t frame);
 };
 
-// Opens a file through libsndfile. Never blocks on FIFOs or devices (they are rejected
-// before they are read), never writes, and does not touch the access time when it may.
+// Opens a file: native FLAC (the "fLaC" signature at byte 0) through libFLAC directly, any
+// other format libsndfile reads (FLAC behind an ID3v2 tag and Ogg FLAC included) through
+// libsndfile. Both give the same samples and the same error codes. Never blocks on FIFOs or
+// devices (they are rejected before they are read), never writes, and does not touch the
+// access time when it may.
 std::unique_ptr<AudioSource> open_file(const std::string& path);
 
-// The bytes of an audio file, decoded by the same libsndfile path as open_file (through
-// its virtual I/O): for the fuzzer and for tests that need no file system.
+// The bytes of an audio file, decoded by the same decoders as open_file: for the fuzzer
+// and for tests that need no file system.
 std::unique_ptr<AudioSource> open_bytes(std::vector<unsigned char> bytes);
 
 // An in-memory source for tests and for the fuzzer: integer PCM (left-justified ints)...
