@@ -689,6 +689,32 @@ GridFamilyResult GridAnalyzer::analyse(GridFamily family, dsp::FftCache& ffts, d
   if (f2 < frames) {
     std::vector<double> fe(frames);
     for (std::size_t j = 0; j < frames; ++j) fe[j] = frame_energy(j);
+    if (family == GridFamily::aac_sine || family == GridFamily::aac_kbd) {
+      // AAC codes attacks in eight short blocks, which carry no long-block grid: the
+      // loudest frames are often exactly those. Each frame's energy is divided by the 4th
+      // power of its transient score (the largest of its eight 2H/8 sub-blocks' energies
+      // over their mean; 1 for a steady frame, 8 for a click), so loud steady frames win.
+      // Measured on the train and val splits' 1,924 clips (grid alone, thresholds at the
+      // largest z of any lossless clip): AAC found in 162 of 194 clips, against 133 with
+      // the loudest frames; the other families are left on the loudest frames, where
+      // this choice lets sample-periodic synthetic lossless material look gridded.
+      const std::size_t sub = span / 8;
+      for (std::size_t j = 0; j < frames; ++j) {
+        double mx = 0.0;
+        double total = 0.0;
+        for (std::size_t b = 0; b < 8; ++b) {
+          double e = 0.0;
+          for (int c = 0; c < used_; ++c) {
+            const float* x = best_[static_cast<std::size_t>(c)].data() + j * H + b * sub;
+            for (std::size_t i = 0; i < sub; ++i) e += static_cast<double>(x[i]) * x[i];
+          }
+          mx = std::max(mx, e);
+          total += e;
+        }
+        const double score = total > 0.0 ? mx / (total / 8.0) : 8.0;
+        fe[j] /= score * score * score * score;
+      }
+    }
     std::nth_element(js.begin(), js.begin() + static_cast<std::ptrdiff_t>(f2), js.end(),
                      [&](std::size_t a, std::size_t b) { return fe[a] > fe[b] || (fe[a] == fe[b] && a < b); });
     js.resize(f2);

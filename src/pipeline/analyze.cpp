@@ -366,7 +366,7 @@ nlohmann::ordered_json features_to_json(const FileFeatures& f) {
 // changes (2: the prior alignment is confirmed too; 3: MP3's own hybrid filterbank; 4: its
 // matrixing folded to 32 terms, whose float rounding moves null counts near the threshold).
 std::string model_name(const model::Scorer& model) {
-  return model.name() + "+grid4 (fakeless " + kVersion + ")";
+  return model.name() + "+grid5 (fakeless " + kVersion + ")";
 }
 
 const model::Scorer& default_scorer() {

@@ -45,7 +45,8 @@
 //    search_frames consecutive frames of the loudest part of the excerpt; its `candidates`
 //    best offsets and `reference_offsets` offsets spread over the hop (away from the
 //    candidates) are then counted again over the confirm_frames loudest frames (the
-//    stage-1 frame among them when it is one of the loudest).
+//    stage-1 frame among them when it is one of the loudest; for the AAC families the
+//    loudest steady ones: energy / transient score^4, see grid.cpp).
 //    With prior_offsets, grid_prior_offsets() (where common decoders put the grid) are
 //    confirmed as candidates too: one stage-1 frame on the mid misses weak grids (high
 //    bitrates, where few coefficients are zero), and a search over more frames costs a
