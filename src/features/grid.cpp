@@ -565,7 +565,8 @@ double median_of(std::vector<double> v) {
 }  // namespace
 
 GridFamilyResult GridAnalyzer::analyse(GridFamily family, dsp::FftCache& ffts, double q,
-                                       const std::array<ParitySplit, 2>& split) const {
+                                       const std::array<ParitySplit, 2>& split,
+                                       std::vector<double>& sub_energy) const {
   GridFamilyResult out;
   const int hop = grid_hop(family, rate_);
   if (hop <= 0) return out;
@@ -698,16 +699,25 @@ GridFamilyResult GridAnalyzer::analyse(GridFamily family, dsp::FftCache& ffts, d
       // largest z of any lossless clip): AAC found in 162 of 194 clips, against 133 with
       // the loudest frames; the other families are left on the loudest frames, where
       // this choice lets sample-periodic synthetic lossless material look gridded.
+      // The sub-blocks tile the excerpt (frame j's b-th is the (4j + b)-th): their energies
+      // are computed once, for both AAC families.
       const std::size_t sub = span / 8;
+      if (sub_energy.empty()) {
+        sub_energy.resize(len / sub);
+        for (std::size_t kb = 0; kb < sub_energy.size(); ++kb) {
+          double e = 0.0;
+          for (int c = 0; c < used_; ++c) {
+            const float* x = best_[static_cast<std::size_t>(c)].data() + kb * sub;
+            for (std::size_t i = 0; i < sub; ++i) e += static_cast<double>(x[i]) * x[i];
+          }
+          sub_energy[kb] = e;
+        }
+      }
       for (std::size_t j = 0; j < frames; ++j) {
         double mx = 0.0;
         double total = 0.0;
         for (std::size_t b = 0; b < 8; ++b) {
-          double e = 0.0;
-          for (int c = 0; c < used_; ++c) {
-            const float* x = best_[static_cast<std::size_t>(c)].data() + j * H + b * sub;
-            for (std::size_t i = 0; i < sub; ++i) e += static_cast<double>(x[i]) * x[i];
-          }
+          const double e = sub_energy[4 * j + b];
           mx = std::max(mx, e);
           total += e;
         }
@@ -780,7 +790,10 @@ GridFeatures GridAnalyzer::finish(dsp::FftCache& ffts, int floor_bits) {
   const double q = std::ldexp(1.0, -(std::clamp(floor_bits, 8, 32) - 1));
   std::array<ParitySplit, 2> split;
   for (int c = 0; c < used_; ++c) split[static_cast<std::size_t>(c)].assign(best_[static_cast<std::size_t>(c)].data(), best_len_);
-  for (const auto f : kAllGridFamilies) out.families[static_cast<std::size_t>(f)] = analyse(f, ffts, q, split);
+  std::vector<double> sub_energy;  // the AAC families' steady-frame ranking, computed once
+  for (const auto f : kAllGridFamilies) {
+    out.families[static_cast<std::size_t>(f)] = analyse(f, ffts, q, split, sub_energy);
+  }
   return out;
 }
 

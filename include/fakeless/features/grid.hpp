@@ -212,7 +212,9 @@ class GridAnalyzer {
 
  private:
   void close_stretch();
-  GridFamilyResult analyse(GridFamily family, dsp::FftCache& ffts, double q, const std::array<ParitySplit, 2>& split) const;
+  // sub_energy: the AAC families' sub-block energies, filled by the first that needs them.
+  GridFamilyResult analyse(GridFamily family, dsp::FftCache& ffts, double q, const std::array<ParitySplit, 2>& split,
+                           std::vector<double>& sub_energy) const;
 
   int rate_;
   int channels_;
