@@ -157,6 +157,19 @@ TEST_CASE("fusion: the blend sigmoid(w_tree logit(p_tree) + w_cnn cnn_logit + bi
   }
 }
 
+TEST_CASE("segments: a firing segment stands out from the file's lower quartile, not its median", "[cnn]") {
+  // numpy.percentile(v, 25) for the same values
+  CHECK(model::segment_reference({}) == 0.0);
+  CHECK(model::segment_reference({2.0}) == 2.0);
+  CHECK(model::segment_reference({-3.5, 7.0, 7.0}) == Approx(1.75).margin(1e-12));
+  CHECK(model::segment_reference({4.0, 1.0, 3.0, 2.0}) == Approx(1.75).margin(1e-12));
+  CHECK(model::segment_reference({0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0}) == Approx(2.0).margin(1e-12));
+  // A passage over two of a short file's three segments: its median is the passage itself,
+  // the lower quartile is not.
+  const std::vector<double> two_of_three = {-3.5, 7.0, 7.0};
+  CHECK(7.0 - model::segment_reference(two_of_three) >= 2.0);
+}
+
 TEST_CASE("segments: each scored on its own patches; a lossy segment in a file that is not lossy is spliced", "[cnn]") {
   const auto& trees = model::TreeModel::builtin();
   auto make = [&](double file_threshold, double segment_threshold) {

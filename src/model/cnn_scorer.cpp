@@ -52,8 +52,8 @@ std::string mmss(double s) {
 }
 
 // Segment mode: a file not lossy as a whole with a segment that fires (p_lossy at or above
-// the segment threshold, log odds segment_contrast above the file's median segment) is
-// lossy and "spliced" (the reason names the segments).
+// the segment threshold, log odds segment_contrast above segment_reference() of the file's
+// segments) is lossy and "spliced" (the reason names the segments).
 void flag_spliced(Decision& d, const CnnModel& cnn) {
   if (d.segments.empty() || d.verdict == "lossy") return;
   std::vector<double> odds;
@@ -61,7 +61,7 @@ void flag_spliced(Decision& d, const CnnModel& cnn) {
     if (s.p_lossy) odds.push_back(logit(*s.p_lossy));
   }
   if (odds.empty()) return;
-  const double med = median(odds);
+  const double ref = segment_reference(odds);
   const double line = logit(cnn.segment_threshold()) - 1e-12;
   std::string where;
   double top = 0.0;
@@ -69,7 +69,7 @@ void flag_spliced(Decision& d, const CnnModel& cnn) {
   for (const auto& s : d.segments) {
     if (!s.p_lossy) continue;
     const double lo = logit(*s.p_lossy);
-    if (lo >= line && lo - med >= cnn.segment_contrast()) {
+    if (lo >= line && lo - ref >= cnn.segment_contrast()) {
       if (hits++ < 3) where += (where.empty() ? "" : ", ") + mmss(s.start_s) + "-" + mmss(s.end_s);
       top = std::max(top, *s.p_lossy);
     }
@@ -306,6 +306,15 @@ TreeModel::LossyScore FusedScorer::lossy(double p_tree, double cnn_logit, Decisi
                    [](const Driver& a, const Driver& b) { return std::abs(a.effect) > std::abs(b.effect); });
   if (d.drivers.size() > 6) d.drivers.resize(6);
   return TreeModel::LossyScore{p_fused, threshold_};
+}
+
+double segment_reference(std::vector<double> log_odds) {
+  if (log_odds.empty()) return 0.0;
+  std::sort(log_odds.begin(), log_odds.end());
+  const double pos = 0.25 * static_cast<double>(log_odds.size() - 1);
+  const auto lo = static_cast<std::size_t>(pos);
+  const std::size_t hi = std::min(lo + 1, log_odds.size() - 1);
+  return log_odds[lo] + (pos - static_cast<double>(lo)) * (log_odds[hi] - log_odds[lo]);
 }
 
 }  // namespace fakeless::model

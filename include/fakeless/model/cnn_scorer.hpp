@@ -58,7 +58,8 @@ class CnnModel {
   [[nodiscard]] double threshold() const { return threshold_; }
   [[nodiscard]] double segment_threshold() const { return segment_threshold_; }
   // A segment fires when p_lossy >= segment_threshold() and its log odds stand
-  // segment_contrast() above the median segment of its file (a passage unlike the rest).
+  // segment_contrast() above segment_reference() of its file's segments (a passage unlike
+  // the rest).
   [[nodiscard]] double segment_contrast() const { return segment_contrast_; }
   [[nodiscard]] const std::optional<Fusion>& fusion() const { return fusion_; }
   [[nodiscard]] std::string name() const { return name_ + "@" + net_.digest(); }
@@ -124,5 +125,11 @@ class FusedScorer final : public CnnBackedScorer {
   [[nodiscard]] TreeModel::LossyScore lossy(double p_tree, double cnn_logit, Decision& d) const override;
   CnnModel::Fusion fusion_;
 };
+
+// What a firing segment must stand out from: the lower quartile of the file's segment log
+// odds (linear interpolation between order statistics, as numpy's percentile). Not the
+// median: a passage that spans half of a short file's segments would be its own median.
+// Empty input: 0.
+[[nodiscard]] double segment_reference(std::vector<double> log_odds);
 
 }  // namespace fakeless::model
