@@ -14,6 +14,22 @@ FAKELESS_CLONES void ints_to_floats(const std::int32_t* in, std::size_t n, float
   constexpr float kScale = 1.0F / 2147483648.0F;
   for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<float>(in[i]) * kScale;
 }
+
+void throw_decode_error(bool all_input_read, std::int64_t at, const std::optional<std::int64_t>& frames,
+                        const std::string& why) {
+  if (all_input_read && frames && at < *frames) {
+    throw Error(ErrorCode::truncated, "stream ends after " + std::to_string(at) + " of " + std::to_string(*frames) +
+                                          " frames the header announces (" + why + ")");
+  }
+  throw Error(ErrorCode::decode_failed, "decoder error at frame " + std::to_string(at) + ": " + why);
+}
+
+void check_end(std::int64_t position, const std::optional<std::int64_t>& frames) {
+  if (frames && position < *frames) {
+    throw Error(ErrorCode::truncated, "stream ends after " + std::to_string(position) + " of " +
+                                          std::to_string(*frames) + " frames the header announces");
+  }
+}
 }  // namespace detail
 
 namespace {

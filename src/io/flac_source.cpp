@@ -147,29 +147,18 @@ class FlacSource final : public AudioSource {
     ints_to_floats(block.ints.data(), filled * ch, block.samples.data());
     block.frames = filled;
     position_ += static_cast<std::int64_t>(filled);
-    if (filled == 0 && format_.frames && position_ < *format_.frames) {
-      throw Error(ErrorCode::truncated, "stream ends after " + std::to_string(position_) + " of " +
-                                            std::to_string(*format_.frames) + " frames the header announces");
-    }
+    if (filled == 0) check_end(position_, format_.frames);
     return filled;
   }
 
  private:
-  [[noreturn]] void fail(std::int64_t at) const {
-    const std::string what = why();
-    if (input_.at_end() && format_.frames && at < *format_.frames) {
-      throw Error(ErrorCode::truncated, "stream ends after " + std::to_string(at) + " of " +
-                                            std::to_string(*format_.frames) + " frames the header announces" + what);
-    }
-    throw Error(ErrorCode::decode_failed, "decoder error at frame " + std::to_string(at) + what);
-  }
+  [[noreturn]] void fail(std::int64_t at) const { throw_decode_error(input_.at_end(), at, format_.frames, reason()); }
 
-  // ": <the decoder's first error>", or its state when it reported none.
-  [[nodiscard]] std::string why() const {
-    if (error_) return std::string(": ") + *error_;
-    const auto state = FLAC__stream_decoder_get_state(decoder_.get());
-    return std::string(" (") + FLAC__StreamDecoderStateString[state] + ")";
+  // The decoder's first error, or its state when it reported none.
+  [[nodiscard]] std::string reason() const {
+    return error_ ? *error_ : std::string(FLAC__StreamDecoderStateString[FLAC__stream_decoder_get_state(decoder_.get())]);
   }
+  [[nodiscard]] std::string why() const { return ": " + reason(); }
 
   std::size_t take_pending(std::int32_t* out, std::size_t max_frames) {
     const std::size_t n = std::min(pending_frames_ - pending_pos_, max_frames);
@@ -217,9 +206,9 @@ class FlacSource final : public AudioSource {
   }
   static std::string describe(FLAC__StreamDecoderErrorStatus status) {
     switch (status) {
-      case FLAC__STREAM_DECODER_ERROR_STATUS_LOST_SYNC: return "the FLAC decoder lost sync (damaged or missing data)";
+      case FLAC__STREAM_DECODER_ERROR_STATUS_LOST_SYNC: return "the FLAC decoder lost sync, damaged or missing data";
       case FLAC__STREAM_DECODER_ERROR_STATUS_BAD_HEADER: return "a damaged FLAC frame header";
-      case FLAC__STREAM_DECODER_ERROR_STATUS_FRAME_CRC_MISMATCH: return "a FLAC frame fails its CRC check (damaged data)";
+      case FLAC__STREAM_DECODER_ERROR_STATUS_FRAME_CRC_MISMATCH: return "a FLAC frame fails its CRC check, damaged data";
       case FLAC__STREAM_DECODER_ERROR_STATUS_UNPARSEABLE_STREAM: return "a FLAC stream this decoder cannot parse";
       default: return std::string("FLAC decoder error ") + FLAC__StreamDecoderErrorStatusString[status];
     }

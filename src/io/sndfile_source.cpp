@@ -153,22 +153,13 @@ class SndfileSource final : public AudioSource {
     }
     const int err = sf_error(handle_.get());
     if (err != SF_ERR_NO_ERROR) {
-      const std::string why = sf_strerror(handle_.get());
       // A decoder that fails having read the whole file ran out of data: a cut file.
-      if (consumed_all_input() && format_.frames && position_ < *format_.frames) {
-        throw Error(ErrorCode::truncated, "stream ends after " + std::to_string(position_) + " of " +
-                                              std::to_string(*format_.frames) +
-                                              " frames the header announces (" + why + ")");
-      }
-      throw Error(ErrorCode::decode_failed, "decoder error at frame " + std::to_string(position_) + ": " + why);
+      detail::throw_decode_error(consumed_all_input(), position_, format_.frames, sf_strerror(handle_.get()));
     }
     if (got < 0) got = 0;
     block.frames = static_cast<std::size_t>(got);
     position_ += got;
-    if (got == 0 && format_.frames && position_ < *format_.frames) {
-      throw Error(ErrorCode::truncated, "stream ends after " + std::to_string(position_) + " of " +
-                                            std::to_string(*format_.frames) + " frames the header announces");
-    }
+    if (got == 0) detail::check_end(position_, format_.frames);
     return block.frames;
   }
 
