@@ -364,7 +364,8 @@ nlohmann::ordered_json features_to_json(const FileFeatures& f) {
 // "+gridN": the verdict's evidence carries the codec-grid finding (features/grid.hpp); a
 // cache filled before it must not answer for it. Bump it when the grid rule or search
 // changes (2: the prior alignment is confirmed too; 3: MP3's own hybrid filterbank; 4: its
-// matrixing folded to 32 terms, whose float rounding moves null counts near the threshold).
+// matrixing folded to 32 terms, whose float rounding moves null counts near the threshold;
+// 5: the AAC families confirm on the loudest steady frames).
 std::string model_name(const model::Scorer& model) {
   return model.name() + "+grid5 (fakeless " + kVersion + ")";
 }
