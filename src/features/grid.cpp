@@ -787,6 +787,7 @@ GridFeatures GridAnalyzer::finish(dsp::FftCache& ffts, int floor_bits) {
   const double ms = best_energy_ / (static_cast<double>(best_len_) * used_);
   if (ms > 0) out.excerpt_rms_dbfs = 10.0 * std::log10(ms);
   if (!(ms > 0)) return out;  // digital silence: nothing to align
+  out.frame20 = frame_period(best_[0].data(), used_ == 2 ? best_[1].data() : nullptr, best_len_, rate_, ffts);
   const double q = std::ldexp(1.0, -(std::clamp(floor_bits, 8, 32) - 1));
   std::array<ParitySplit, 2> split;
   for (int c = 0; c < used_; ++c) split[static_cast<std::size_t>(c)].assign(best_[static_cast<std::size_t>(c)].data(), best_len_);

@@ -333,6 +333,9 @@ nlohmann::ordered_json features_to_json(const FileFeatures& f) {
   const auto& g = f.grid;
   j["grid_excerpt_s"] = number(g.excerpt_s, 3);
   j["grid_excerpt_rms_dbfs"] = number(g.excerpt_rms_dbfs, 2);
+  // 20 ms framing (Opus) in the same excerpt (features/frame_period.hpp)
+  j["frame20_z"] = number(g.frame20.z, 3);
+  j["frame20_strength"] = number(g.frame20.strength, 4);
   std::optional<std::size_t> best;
   for (std::size_t i = 0; i < features::kGridFamilies; ++i) {
     const auto& r = g.families[i];

@@ -66,6 +66,7 @@
 #include <vector>
 
 #include "fakeless/dsp/fft.hpp"
+#include "fakeless/features/frame_period.hpp"
 
 namespace fakeless::features {
 
@@ -117,6 +118,7 @@ struct GridFeatures {
   std::array<GridFamilyResult, kGridFamilies> families{};
   std::optional<double> excerpt_s;          // length of the excerpt analysed
   std::optional<double> excerpt_rms_dbfs;   // its level
+  FramePeriodFeatures frame20;              // 20 ms codec framing in the excerpt (frame_period.hpp)
   [[nodiscard]] const GridFamilyResult& of(GridFamily f) const { return families[static_cast<std::size_t>(f)]; }
 };
 
