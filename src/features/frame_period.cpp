@@ -1,6 +1,7 @@
 #include "fakeless/features/frame_period.hpp"
 
 #include "fakeless/dsp/fft.hpp"
+#include "fakeless/dsp/median.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -12,13 +13,6 @@ namespace fakeless::features {
 
 namespace {
 
-double median_of(std::vector<double> v) {
-  const auto mid = v.size() / 2;
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
-  double m = v[mid];
-  if (v.size() % 2 == 0) m = 0.5 * (m + *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid)));
-  return m;
-}
 
 // The series folded at b phases: the variance of its median profile (each period less its
 // own mean; the median over periods, so that events once every few periods, a beat on a
@@ -33,7 +27,7 @@ double folded(const std::vector<double>& c, std::size_t b) {
   }
   std::vector<double> prof(b);
   for (std::size_t k = 0; k < b; ++k) {
-    prof[k] = median_of(std::vector<double>(centred.begin() + static_cast<std::ptrdiff_t>(k * rows),
+    prof[k] = dsp::median(std::vector<double>(centred.begin() + static_cast<std::ptrdiff_t>(k * rows),
                                             centred.begin() + static_cast<std::ptrdiff_t>((k + 1) * rows)));
   }
   const double m = std::accumulate(prof.begin(), prof.end(), 0.0) / static_cast<double>(b);
@@ -123,10 +117,10 @@ FramePeriodFeatures frame_period(const float* x0, const float* x1, std::size_t n
   for (int b = std::max(8, phases / 2); b < 2 * phases; ++b) {
     if (!simple_ratio(b, phases)) refs.push_back(folded(series, static_cast<std::size_t>(b)));
   }
-  const double med = median_of(refs);
+  const double med = dsp::median(refs);
   std::vector<double> dev(refs.size());
   for (std::size_t i = 0; i < refs.size(); ++i) dev[i] = std::fabs(refs[i] - med);
-  const double mad = median_of(dev);
+  const double mad = dsp::median(dev);
   out.period = period;
   out.z = (s - med) / (1.4826 * mad + 1e-9);
   if (med > 0.0) out.strength = s / med;

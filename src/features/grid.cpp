@@ -1,6 +1,7 @@
 #include "fakeless/features/grid.hpp"
 
 #include "fakeless/dsp/clones.hpp"
+#include "fakeless/dsp/median.hpp"
 #include "fakeless/features/mp3_hybrid.hpp"
 
 #include <algorithm>
@@ -553,14 +554,6 @@ class Mp3Counter {
   std::vector<float> a_, b_;
 };
 
-double median_of(std::vector<double> v) {
-  if (v.empty()) return 0.0;
-  const auto mid = v.size() / 2;
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid), v.end());
-  double m = v[mid];
-  if (v.size() % 2 == 0) m = 0.5 * (m + *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(mid)));
-  return m;
-}
 
 }  // namespace
 
@@ -754,10 +747,10 @@ GridFamilyResult GridAnalyzer::analyse(GridFamily family, dsp::FftCache& ffts, d
     ref_counts.push_back(static_cast<double>(count_at(o, qq.data())));
     for (std::size_t b = 0; b < 4; ++b) ref_q[b].push_back(static_cast<double>(qq[b]));
   }
-  const double med = median_of(ref_counts);
+  const double med = dsp::median(ref_counts);
   std::vector<double> dev(ref_counts.size());
   for (std::size_t i = 0; i < dev.size(); ++i) dev[i] = std::fabs(ref_counts[i] - med);
-  const double mad = median_of(dev);
+  const double mad = dsp::median(dev);
 
   const int tests_per_bin = used_ == 1 ? 1 : 4;
   const double tests = static_cast<double>(js.size()) * static_cast<double>(H) * tests_per_bin;
@@ -773,7 +766,7 @@ GridFamilyResult GridAnalyzer::analyse(GridFamily family, dsp::FftCache& ffts, d
     if (hi <= lo) continue;
     const double qt = static_cast<double>(js.size()) * static_cast<double>(hi - lo) * tests_per_bin;
     out.null_quarter[b] = static_cast<double>(best_q[b]) / qt;
-    out.excess_quarter[b] = (static_cast<double>(best_q[b]) - median_of(ref_q[b])) / qt;
+    out.excess_quarter[b] = (static_cast<double>(best_q[b]) - dsp::median(ref_q[b])) / qt;
   }
   return out;
 }

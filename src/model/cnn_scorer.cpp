@@ -1,5 +1,6 @@
 #include "fakeless/model/cnn_scorer.hpp"
 
+#include "fakeless/dsp/median.hpp"
 #include "fakeless/model/model_files.hpp"
 
 #include <algorithm>
@@ -18,12 +19,6 @@ double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 double logit(double p) {
   const double q = std::clamp(p, 1e-6, 1.0 - 1e-6);
   return std::log(q / (1.0 - q));
-}
-
-double median(std::vector<double> v) {
-  const std::size_t n = v.size();
-  std::sort(v.begin(), v.end());
-  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 double round_to(double v, double step) { return std::round(v / step) * step; }
@@ -185,7 +180,7 @@ CnnModel::FileScore CnnModel::score(const features::PatchSet& set) const {
       std::copy(set.patches[i].values.begin(), set.patches[i].values.end(), flat.begin() + static_cast<std::ptrdiff_t>(i * size));
     }
     const std::vector<float> z = net_.logits(flat, n);
-    out.logit = median(std::vector<double>(z.begin(), z.end()));
+    out.logit = dsp::median(std::vector<double>(z.begin(), z.end()));
     out.patches = static_cast<int>(n);
     if (!set.segments.empty()) {
       std::vector<std::vector<double>> per(set.segments.size());
@@ -197,7 +192,7 @@ CnnModel::FileScore CnnModel::score(const features::PatchSet& set) const {
         SegmentScore sc;
         sc.start_s = set.segments[s].start_s;
         sc.end_s = set.segments[s].end_s;
-        if (!per[s].empty()) sc.p_lossy = round_to(calibrated(median(per[s])), 1e-4);
+        if (!per[s].empty()) sc.p_lossy = round_to(calibrated(dsp::median(per[s])), 1e-4);
         out.segments.push_back(sc);
       }
     }
