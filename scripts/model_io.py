@@ -19,6 +19,28 @@ def cache_dir():
     return os.path.join(cache, "fakeless", "train")
 
 
+# The sources of the C++ front end that compute `fakeless features` and `fakeless patches`
+# (not the models, the CLI or the reports), relative to the checkout.
+FRONT_END_SOURCES = ["src/features", "src/dsp", "src/io", "src/pipeline", "include/fakeless/features",
+                     "include/fakeless/dsp", "include/fakeless/io", "include/fakeless/analysis.hpp",
+                     "include/fakeless/params.hpp", "include/fakeless/pipeline.hpp"]
+
+
+def front_end_digest(h):
+    """Feeds this checkout's FRONT_END_SOURCES (names and contents) into the hashlib object h.
+    The training caches are keyed by what the binary prints for data/samples and by this:
+    the samples alone miss changes none of them shows (a grid rule threshold that no sample
+    crosses left the key as it was, and a stale feature dump was reused)."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    for src in FRONT_END_SOURCES:
+        top = os.path.join(root, src)
+        files = [top] if os.path.isfile(top) else sorted(
+            os.path.join(d, f) for d, _, fs in os.walk(top) for f in fs)
+        for path in files:
+            with open(path, "rb") as f:
+                h.update(os.path.relpath(path, root).encode() + b"\0" + f.read() + b"\0")
+
+
 def default_manifest():
     """The full corpus's manifest ($FAKELESS_CORPUS_DIR, else next to the training cache)."""
     base = os.environ.get("FAKELESS_CORPUS_DIR") or os.path.join(os.path.dirname(cache_dir()), "corpus")
