@@ -34,12 +34,10 @@ using ColMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::Co
 // Reads a model without building a JSON value of its ~10^5 weights: the SAX events of every
 // layer's "weight" and "bias" arrays go straight into float vectors, everything else (shapes,
 // meta: small) into an ordinary json value, where those arrays are left empty.
-class CnnReader final : public nlohmann::json_sax<nlohmann::json> {
+class CnnReader final : public SmallTreeSax {
  public:
-  nlohmann::json root;
   std::vector<std::vector<float>> weights;  // per layer index; empty when absent
   std::vector<std::vector<float>> biases;
-  std::string error;
 
   bool null() override { return capture_ ? not_number() : scalar(nullptr); }
   bool boolean(bool v) override { return capture_ ? not_number() : scalar(v); }
@@ -51,17 +49,12 @@ class CnnReader final : public nlohmann::json_sax<nlohmann::json> {
   }
   bool number_float(number_float_t v, const string_t& s) override { return capture_ ? push(v, &s) : scalar(v); }
   bool string(string_t& v) override { return capture_ ? not_number() : scalar(v); }
-  bool binary(binary_t&) override { return fail("binary values are not JSON"); }
   bool start_object(std::size_t) override { return capture_ ? not_number() : open(nlohmann::json::object()); }
   bool key(string_t& k) override {
     key_ = k;
     return true;
   }
-  bool end_object() override {
-    stack_.pop_back();
-    names_.pop_back();
-    return true;
-  }
+  bool end_object() override { return close(); }
   bool start_array(std::size_t) override {
     if (capture_) return not_number();
     // root -> "layers" -> one layer object -> "weight" / "bias"
@@ -84,27 +77,14 @@ class CnnReader final : public nlohmann::json_sax<nlohmann::json> {
       capture_ = nullptr;
       return true;
     }
-    stack_.pop_back();
-    names_.pop_back();
-    return true;
-  }
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) override {
-    if (error.empty()) error = "not JSON: " + std::string(e.what()) + " (byte " + std::to_string(position) + ")";
-    return false;
+    return close();
   }
 
  private:
-  std::vector<nlohmann::json*> stack_;  // the open containers of the small tree
-  std::vector<std::string> names_;      // the key each was stored under
-  std::string key_;
   std::vector<float>* capture_ = nullptr;
   std::size_t layer_ = 0;
   std::string what_;
 
-  bool fail(const std::string& why) {
-    if (error.empty()) error = why;
-    return false;
-  }
   [[nodiscard]] std::string where() const {
     return "layer " + std::to_string(layer_) + ": '" + what_ + "'";
   }
@@ -115,29 +95,6 @@ class CnnReader final : public nlohmann::json_sax<nlohmann::json> {
       return fail(where() + " holds a number that is not finite in float32" + (text ? " (" + *text + ")" : ""));
     }
     capture_->push_back(f);
-    return true;
-  }
-  nlohmann::json* place(nlohmann::json&& v) {
-    if (stack_.empty()) {
-      root = std::move(v);
-      return &root;
-    }
-    nlohmann::json& parent = *stack_.back();
-    if (parent.is_array()) {
-      parent.push_back(std::move(v));
-      return &parent.back();
-    }
-    parent[key_] = std::move(v);
-    return &parent[key_];
-  }
-  bool scalar(nlohmann::json&& v) {
-    place(std::move(v));
-    return true;
-  }
-  bool open(nlohmann::json&& v) {
-    const std::string name = stack_.empty() || stack_.back()->is_array() ? std::string() : key_;
-    stack_.push_back(place(std::move(v)));
-    names_.push_back(name);
     return true;
   }
 };

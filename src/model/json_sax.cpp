@@ -303,4 +303,45 @@ class Reader {
 
 bool sax_parse(std::string_view text, Sax& sax) { return Reader(text, sax).run(); }
 
+bool SmallTreeSax::parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) {
+  return fail("not JSON: " + std::string(e.what()) + " (byte " + std::to_string(position) + ")");
+}
+
+bool SmallTreeSax::fail(const std::string& why) {
+  if (error.empty()) error = why;
+  return false;
+}
+
+nlohmann::json* SmallTreeSax::place(nlohmann::json&& v) {
+  if (stack_.empty()) {
+    root = std::move(v);
+    return &root;
+  }
+  nlohmann::json& parent = *stack_.back();
+  if (parent.is_array()) {
+    parent.push_back(std::move(v));
+    return &parent.back();
+  }
+  parent[key_] = std::move(v);
+  return &parent[key_];
+}
+
+bool SmallTreeSax::scalar(nlohmann::json&& v) {
+  place(std::move(v));
+  return true;
+}
+
+bool SmallTreeSax::open(nlohmann::json&& v) {
+  std::string name = stack_.empty() || stack_.back()->is_array() ? std::string() : key_;
+  stack_.push_back(place(std::move(v)));
+  names_.push_back(std::move(name));
+  return true;
+}
+
+bool SmallTreeSax::close() {
+  stack_.pop_back();
+  names_.pop_back();
+  return true;
+}
+
 }  // namespace fakeless::model

@@ -59,11 +59,9 @@ void validate_tree(const Tree& t, std::size_t n_features, const std::string& wha
 // every head's "trees" array go straight into Tree arrays, everything else (names,
 // classes, calibration: small) into an ordinary json value. Twice as fast as a full parse
 // and a fraction of its memory.
-class ModelReader final : public nlohmann::json_sax<nlohmann::json> {
+class ModelReader final : public SmallTreeSax {
  public:
-  nlohmann::json root;
   std::map<std::string, std::vector<std::vector<Tree>>> trees;  // head -> [iteration][column]
-  std::string error;
 
   bool null() override { return scalar(nullptr); }
   bool boolean(bool v) override { return scalar(v); }
@@ -79,7 +77,6 @@ class ModelReader final : public nlohmann::json_sax<nlohmann::json> {
     return push(v);
   }
   bool string(string_t& v) override { return depth_ ? fail("a tree holds a string") : scalar(v); }
-  bool binary(binary_t&) override { return fail("binary values are not JSON"); }
   bool start_object(std::size_t) override {
     if (depth_ == 0) return open(nlohmann::json::object());
     if (depth_ != 2) return fail("a tree is misplaced");
@@ -101,9 +98,7 @@ class ModelReader final : public nlohmann::json_sax<nlohmann::json> {
       depth_ = 2;
       return true;
     }
-    stack_.pop_back();
-    names_.pop_back();
-    return true;
+    return close();
   }
   bool start_array(std::size_t) override {
     if (depth_ == 0) {
@@ -127,56 +122,18 @@ class ModelReader final : public nlohmann::json_sax<nlohmann::json> {
     return fail("a tree is nested too deeply");
   }
   bool end_array() override {
-    if (depth_ == 0) {
-      stack_.pop_back();
-      names_.pop_back();
-    } else {
-      --depth_;
-      if (depth_ == 3) field_ = Field::none;
-    }
+    if (depth_ == 0) return close();
+    --depth_;
+    if (depth_ == 3) field_ = Field::none;
     return true;
-  }
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) override {
-    if (error.empty()) error = "not JSON: " + std::string(e.what()) + " (byte " + std::to_string(position) + ")";
-    return false;
   }
 
  private:
-  std::vector<nlohmann::json*> stack_;  // the open containers of the small tree
-  std::vector<std::string> names_;      // the key each was stored under
   enum class Field { none, feature, threshold, missing_left, left, right, value, unknown };
-  std::string key_;
   Field field_ = Field::none;
   int depth_ = 0;  // inside "trees": 1 iterations, 2 columns, 3 a tree, 4 one of its arrays
   std::vector<std::vector<Tree>>* trees_of_ = nullptr;
 
-  bool fail(const std::string& why) {
-    if (error.empty()) error = why;
-    return false;
-  }
-  nlohmann::json* place(nlohmann::json&& v) {
-    if (stack_.empty()) {
-      root = std::move(v);
-      return &root;
-    }
-    nlohmann::json& parent = *stack_.back();
-    if (parent.is_array()) {
-      parent.push_back(std::move(v));
-      return &parent.back();
-    }
-    parent[key_] = std::move(v);
-    return &parent[key_];
-  }
-  bool scalar(nlohmann::json&& v) {
-    place(std::move(v));
-    return true;
-  }
-  bool open(nlohmann::json&& v) {
-    const std::string name = stack_.empty() || stack_.back()->is_array() ? std::string() : key_;
-    stack_.push_back(place(std::move(v)));
-    names_.push_back(name);
-    return true;
-  }
   static Field field_of(const std::string& k) {
     if (k == "feature") return Field::feature;
     if (k == "threshold") return Field::threshold;

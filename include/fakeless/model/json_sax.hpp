@@ -15,12 +15,40 @@
 //    and malformed UTF-8 are errors.
 // An error calls parse_error(byte offset, token, exception) once and returns false; a
 // handler returning false stops the parse, which then returns false.
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace fakeless::model {
 
 bool sax_parse(std::string_view text, nlohmann::json_sax<nlohmann::json>& sax);
+
+// What the model readers (trees, CNN) share: a SAX handler that builds an ordinary json value
+// (`root`) of a model file's small parts (names, shapes, settings) while the reader sends
+// its large numeric arrays elsewhere, and keeps the first error. A reader calls scalar() and
+// open() for the events it does not capture, close() at the end of a container it opened,
+// and fail() to stop the parse with a reason.
+class SmallTreeSax : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  nlohmann::json root;
+  std::string error;  // the first failure; empty when the parse succeeded
+
+  bool binary(binary_t&) override { return fail("binary values are not JSON"); }
+  bool parse_error(std::size_t position, const std::string& token, const nlohmann::detail::exception& e) override;
+
+ protected:
+  std::vector<nlohmann::json*> stack_;  // the open containers of the small tree
+  std::vector<std::string> names_;      // the key each was stored under ("" in an array)
+  std::string key_;                     // the last key read
+
+  bool fail(const std::string& why);
+  // v into the innermost open container (under key_ in an object), or as the root.
+  nlohmann::json* place(nlohmann::json&& v);
+  bool scalar(nlohmann::json&& v);
+  bool open(nlohmann::json&& v);  // an object or array, placed and made the innermost
+  bool close();
+};
 
 }  // namespace fakeless::model
