@@ -117,13 +117,10 @@ FramePeriodFeatures frame_period(const float* x0, const float* x1, std::size_t n
   for (int b = std::max(8, phases / 2); b < 2 * phases; ++b) {
     if (!simple_ratio(b, phases)) refs.push_back(folded(series, static_cast<std::size_t>(b)));
   }
-  const double med = dsp::median(refs);
-  std::vector<double> dev(refs.size());
-  for (std::size_t i = 0; i < refs.size(); ++i) dev[i] = std::fabs(refs[i] - med);
-  const double mad = dsp::median(dev);
+  const dsp::RobustZ rz = dsp::robust_z(s, refs, 1e-9);
   out.period = period;
-  out.z = (s - med) / (1.4826 * mad + 1e-9);
-  if (med > 0.0) out.strength = s / med;
+  out.z = rz.z;
+  if (rz.median > 0.0) out.strength = s / rz.median;
   return out;
 }
 

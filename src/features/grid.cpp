@@ -747,18 +747,16 @@ GridFamilyResult GridAnalyzer::analyse(GridFamily family, dsp::FftCache& ffts, d
     ref_counts.push_back(static_cast<double>(count_at(o, qq.data())));
     for (std::size_t b = 0; b < 4; ++b) ref_q[b].push_back(static_cast<double>(qq[b]));
   }
-  const double med = dsp::median(ref_counts);
-  std::vector<double> dev(ref_counts.size());
-  for (std::size_t i = 0; i < dev.size(); ++i) dev[i] = std::fabs(ref_counts[i] - med);
-  const double mad = dsp::median(dev);
+  const auto pk = static_cast<double>(peak);
+  const dsp::RobustZ rz = dsp::robust_z(pk, ref_counts, 1.0);
+  const double med = rz.median;
 
   const int tests_per_bin = used_ == 1 ? 1 : 4;
   const double tests = static_cast<double>(js.size()) * static_cast<double>(H) * tests_per_bin;
-  const auto pk = static_cast<double>(peak);
   out.applies = true;
   out.offset = static_cast<int>(static_cast<std::size_t>(((best_start_ % hop) + hop + static_cast<std::int64_t>(best_o)) % hop));
   out.evidence = (pk + 1.0) / (med + 1.0);
-  out.z = (pk - med) / (1.4826 * mad + 1.0);
+  out.z = rz.z;
   out.excess = (pk - med) / tests;
   const std::size_t quarter = (H + 3) / 4;
   for (std::size_t b = 0; b < 4; ++b) {
