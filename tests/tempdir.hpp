@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <unistd.h>
@@ -38,6 +39,15 @@ class TempDir {
 
 inline void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
+}
+
+// A whole file as bytes; throws (a test failure) when it cannot be opened.
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in.good()) throw std::runtime_error("cannot read test file: " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 // Writes left-justified int samples through libsndfile in the given major|subtype format.

@@ -19,18 +19,13 @@
 #include <nlohmann/json.hpp>
 
 #include "fakeless/model/cnn.hpp"
+#include "tempdir.hpp"
 
 using fakeless::model::CnnNet;
 
 namespace {
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in.good());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testsig::read_text;
 
 std::string fixture_path(const char* name) { return std::string(FAKELESS_TEST_DATA_DIR) + "/" + name; }
 

@@ -14,18 +14,13 @@
 #include "fakeless/pipeline.hpp"
 #include "fakeless/report/verdict.hpp"
 #include "signals.hpp"
+#include "tempdir.hpp"
 
 using namespace fakeless;
 
 namespace {
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in.good());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testsig::read_text;
 
 // The test fixture network (random weights) with the meta train-cnn writes, edited.
 std::string fixture_with(const nlohmann::json& meta) {

@@ -9,8 +9,11 @@
 #include <vector>
 
 #include "fakeless/model/json_sax.hpp"
+#include "tempdir.hpp"
 
 namespace {
+
+using testsig::read_text;
 
 // Writes every event as a line; doubles by their bits, so "the same value" means exactly.
 class Recorder final : public nlohmann::json_sax<nlohmann::json> {
@@ -69,13 +72,6 @@ Outcome theirs(const std::string& text, std::size_t stop_after = static_cast<std
     o.rec.failed = true;
   }
   return o;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 }  // namespace
