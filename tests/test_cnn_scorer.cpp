@@ -75,10 +75,10 @@ TEST_CASE("fusion: the blend sigmoid(w_tree logit(p_tree) + w_cnn cnn_logit + bi
   const nlohmann::json fusion = {{"tree", trees.name()}, {"w_tree", 0.7}, {"w_cnn", 0.4}, {"bias", 12.0}, {"threshold", 0.9}};
   const auto m = model::CnnModel::from_json_text(fixture_with({{"fusion", fusion}}), "fixture");
   const model::FusedScorer fused(trees, m);
-  // flagged at the larger of the fusion's and the trees' thresholds
-  CHECK(fused.lossy_threshold() == std::max(0.9, trees.lossy_threshold()));
+  // flagged at the lower of the fusion's and the trees' thresholds
+  CHECK(fused.lossy_threshold() == std::min(0.9, trees.lossy_threshold()));
   CHECK(model::FusedScorer(trees, m, 0.5).lossy_threshold() == 0.5);
-  CHECK(fused.name() == trees.name() + "+" + m.name() + "+max");
+  CHECK(fused.name() == trees.name() + "+" + m.name() + "+union");
   const FileFeatures f = features_with_patches(m.patch_params(0.0));
   const model::Decision dt = trees.decide(f);
   const model::Decision df = fused.decide(f);
@@ -115,10 +115,11 @@ TEST_CASE("fusion: the blend sigmoid(w_tree logit(p_tree) + w_cnn cnn_logit + bi
       CHECK(d4.drivers[i].effect == dt.drivers[i].effect);
     }
     REQUIRE(d4.cnn);  // the CNN's own score is still reported
-    // Trees that do not flag the file on their own (threshold 1): the blend's score stands.
+    // Trees that do not flag the file on their own (threshold 1): the blend's score stands,
+    // at the fusion's threshold (the lower one).
     const auto strict = trees.with_threshold(1.0);
     const model::FusedScorer f4(strict, m4);
-    CHECK(f4.lossy_threshold() == 1.0);
+    CHECK(f4.lossy_threshold() == 0.9);
     const model::Decision d5 = f4.decide(f);
     REQUIRE(d5.p_lossy);
     const double p_blend = sigmoid(0.7 * logit(std::clamp(*dt.p_lossy, 1e-6, 1 - 1e-6)) + 0.4 * *s.logit - 20.0);
@@ -126,6 +127,15 @@ TEST_CASE("fusion: the blend sigmoid(w_tree logit(p_tree) + w_cnn cnn_logit + bi
     CHECK(d5.verdict != "lossy");
   }
 
+  SECTION("the union: the blend flags at its own threshold a file the trees alone do not flag") {
+    const auto strict = trees.with_threshold(1.0);
+    REQUIRE(strict.decide(f).verdict != "lossy");
+    REQUIRE(p_fused >= 0.9);
+    const model::Decision du = model::FusedScorer(strict, m).decide(f);
+    REQUIRE(du.p_lossy);
+    CHECK(*du.p_lossy == Approx(p_fused).margin(1e-4));
+    CHECK(du.verdict == "lossy");
+  }
   SECTION("a fusion fitted with other trees is refused") {
     nlohmann::json other = fusion;
     other["tree"] = "tree-v0@00000000";

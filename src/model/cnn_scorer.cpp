@@ -276,12 +276,13 @@ const CnnModel::Fusion& fusion_with(const TreeModel& trees, const CnnModel& cnn)
 
 FusedScorer::FusedScorer(const TreeModel& trees, const CnnModel& cnn, std::optional<double> threshold)
     : CnnBackedScorer(trees, cnn,
-                      threshold.value_or(std::max(fusion_with(trees, cnn).threshold, trees.lossy_threshold()))),
+                      threshold.value_or(std::min(fusion_with(trees, cnn).threshold, trees.lossy_threshold()))),
       fusion_(fusion_with(trees, cnn)) {}
 
-// "+max": the trees' score stands where they flag the file (cached verdicts of the plain
-// blend must not answer for it); change the tag when the rule changes.
-std::string FusedScorer::name() const { return trees_->name() + "+" + cnn_->name() + "+max"; }
+// "+union": the trees' score stands where they flag the file, and the file is flagged at the
+// lower of the two thresholds (cached verdicts of an earlier rule, "+max" at the larger one,
+// must not answer for it); change the tag when the rule changes.
+std::string FusedScorer::name() const { return trees_->name() + "+" + cnn_->name() + "+union"; }
 
 TreeModel::LossyScore FusedScorer::lossy(double p_tree, double cnn_logit, Decision& d) const {
   const double z = fusion_.w_tree * logit(p_tree) + fusion_.w_cnn * cnn_logit + fusion_.bias;

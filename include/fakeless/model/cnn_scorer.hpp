@@ -6,11 +6,12 @@
 //   --model fused   (the default) p_lossy from the trees and the CNN together:
 //                   p_fused = sigmoid(w_tree * logit(p_tree) + w_cnn * cnn_logit + bias);
 //                   p_lossy = p_tree where the trees flag the file on their own and score
-//                   it higher, p_fused elsewhere; flagged at the larger of the fusion's and
-//                   the trees' thresholds. So the default flags whatever the trees alone
-//                   flag (a confident CNN "lossless" cannot overrule them), the CNN adds
-//                   what the fusion finds above that threshold, and below it p_lossy is the
-//                   blend's calibrated score.
+//                   it higher, p_fused elsewhere; flagged at the lower of the fusion's and
+//                   the trees' thresholds. With the fusion's the lower (as shipped: chosen
+//                   out of fold by scripts/fusion-cv --write), that is the union: flagged
+//                   when the trees flag the file on their own (a confident CNN "lossless"
+//                   cannot overrule them) or the blend reaches its threshold; p_lossy keeps
+//                   the blend's calibration wherever the trees do not flag.
 // Both take every other finding (upsampled, padded, origin codec and bitrate) from the
 // trees, and both score segments on request (--segments): a file that is not lossy as a
 // whole but holds a segment that fires (CnnModel::segment_threshold, segment_contrast) is
