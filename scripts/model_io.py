@@ -6,6 +6,7 @@ directory is on sys.path when they run).
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -96,3 +97,16 @@ def pick_threshold(p, y):
         if not (p[neg] >= t).any():
             return round(float(t), 2)
     return 0.99
+
+
+def write_fusion(cnn_path, fusion):
+    """Replaces the "fusion" line of a CNN model JSON (scripts/train-cnn writes it on a line of
+    its own) with `fusion`; every other byte stays as it was. Exits when there is not exactly
+    one such line. Used by scripts/fit-fusion (new weights) and scripts/fusion-cv (threshold)."""
+    text = open(cnn_path, encoding="utf-8").read()
+    line = '"fusion":' + json.dumps(fusion, separators=(",", ":")) + ","
+    new, n = re.subn(r'^"fusion":\{[^\n]*\},$', lambda _: line, text, flags=re.M)
+    if n != 1:
+        sys.exit("no single \"fusion\" line in %s" % cnn_path)
+    with open(cnn_path, "w", encoding="utf-8") as f:
+        f.write(new)
