@@ -183,9 +183,21 @@ TEST_CASE("segments: each scored on its own patches; a lossy segment in a file t
   };
   const auto low = make(1.0, 0.0001);  // nothing is lossy as a whole; any segment fires
   const FileFeatures f = features_with_patches(low.patch_params(4.0));
-  REQUIRE(f.patches.segments.size() == 3);
+  REQUIRE(f.segment_patches.segments.size() == 3);
   const model::CnnScorer s1(trees, low);
   const auto d1 = s1.decide(f);
+  // The file's own score comes from its whole-file patches, as without segments: asking
+  // for segments does not move the file's verdict.
+  const FileFeatures plain = features_with_patches(low.patch_params(0.0));
+  CHECK(plain.segment_patches.patches.empty());
+  REQUIRE(f.patches.segments.empty());
+  REQUIRE(f.patches.patches.size() == plain.patches.patches.size());
+  const auto d0 = s1.decide(plain);
+  REQUIRE(d1.cnn);
+  REQUIRE(d0.cnn);
+  CHECK(d1.cnn->logit == d0.cnn->logit);
+  CHECK(d1.cnn->patches == d0.cnn->patches);
+  CHECK(d0.segments.empty());
   REQUIRE(d1.segments.size() == 3);
   for (const auto& seg : d1.segments) {
     REQUIRE(seg.p_lossy);
@@ -207,6 +219,16 @@ TEST_CASE("segments: each scored on its own patches; a lossy segment in a file t
   CHECK(d2.segments.size() == 3);
   CHECK(std::find(d2.flags.begin(), d2.flags.end(), "spliced") == d2.flags.end());
   CHECK(d2.verdict != "lossy");
+  // No segment fires: the decision is the one without segments, but for the segments.
+  auto d2_plain = s2.decide(plain);
+  CHECK(d2_plain.segments.empty());
+  d2_plain.segments = d2.segments;
+  report::Verdict va;
+  va.path = "x.flac";
+  va.decision = d2;
+  report::Verdict vb = va;
+  vb.decision = d2_plain;
+  CHECK(report::to_json(va).dump() == report::to_json(vb).dump());
 
   // The verdict keeps segments and the CNN's evidence through the cache's JSON round trip.
   report::Verdict v;

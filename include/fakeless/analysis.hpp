@@ -68,7 +68,9 @@ struct AnalysisOptions {
   features::GridParams grid;
   FeatureGroups groups;
   // CNN input patches (features/patches.hpp): sampled only when set (the CNN scorers set
-  // it; `fakeless patches` too).
+  // it; `fakeless patches` too). With segment_s > 0 the file's own patches (whole-file
+  // strata) are sampled as well as the segments', so the file's score does not depend on
+  // whether segments were asked for.
   std::optional<features::PatchParams> patches;
   // --segments: time-localised CNN scores over segments of this many seconds (0: off);
   // analyze_source asks the scorer for patches in segment mode.
@@ -85,7 +87,8 @@ struct FileFeatures {
   features::HolesFeatures holes;
   features::StereoFeatures stereo;
   features::GridFeatures grid;
-  features::PatchSet patches;  // empty unless AnalysisOptions::patches was set
+  features::PatchSet patches;          // the whole file's; empty unless AnalysisOptions::patches was set
+  features::PatchSet segment_patches;  // segment mode (patches->segment_s > 0) only
 
   // The file's duration: decoded, or from the header when quick mode read segments only.
   [[nodiscard]] double duration_s() const {

@@ -287,8 +287,8 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
   scan_cmd->add_flag("--only-flagged", only_flagged,
                      "Write only the records of flagged files (and error records)");
   scan_cmd->add_option("--threshold", threshold,
-                       "Flag a file lossy when p_lossy >= P (default: the model's own, chosen on validation data;\n"
-                       "see `fakeless models`)")
+                       "Flag a file lossy when p_lossy >= P (default: the model's own, chosen on held-out training\n"
+                       "data; see `fakeless models`)")
       ->type_name("P")
       ->check([](const std::string& text) {
         try {
@@ -666,7 +666,7 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
     try {
       return feature_lines(patch_paths, options, env, out, *log,
                            [&](nlohmann::ordered_json& j, std::size_t index, const FileFeatures& f) {
-                             const auto& set = f.patches;
+                             const auto& set = patch_params.segment_s > 0.0 ? f.segment_patches : f.patches;
                              char name[32];
                              std::snprintf(name, sizeof name, "%06zu.npy", index);
                              write_npy(std::filesystem::path(patch_dir) / name, set);

@@ -167,37 +167,40 @@ features::PatchParams CnnModel::patch_params(double segment_s) const {
 
 double CnnModel::calibrated(double z) const { return sigmoid(cal_a_ * z + cal_b_); }
 
-CnnModel::FileScore CnnModel::score(const features::PatchSet& set) const {
-  FileScore out;
+std::vector<float> CnnModel::patch_logits(const features::PatchSet& set) const {
   const std::size_t n = set.patches.size();
-  if (n > 0) {
-    if (set.frames != static_cast<int>(net_.frames()) || set.bands != static_cast<int>(net_.bands())) {
-      throw std::logic_error("patches of another shape than the CNN reads");
-    }
-    const std::size_t size = net_.frames() * net_.bands();
-    std::vector<float> flat(n * size);
-    for (std::size_t i = 0; i < n; ++i) {
-      std::copy(set.patches[i].values.begin(), set.patches[i].values.end(), flat.begin() + static_cast<std::ptrdiff_t>(i * size));
-    }
-    const std::vector<float> z = net_.logits(flat, n);
+  if (n == 0) return {};
+  if (set.frames != static_cast<int>(net_.frames()) || set.bands != static_cast<int>(net_.bands())) {
+    throw std::logic_error("patches of another shape than the CNN reads");
+  }
+  const std::size_t size = net_.frames() * net_.bands();
+  std::vector<float> flat(n * size);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::copy(set.patches[i].values.begin(), set.patches[i].values.end(), flat.begin() + static_cast<std::ptrdiff_t>(i * size));
+  }
+  return net_.logits(flat, n);
+}
+
+CnnModel::FileScore CnnModel::score(const features::PatchSet& whole, const features::PatchSet& segments) const {
+  FileScore out;
+  const std::vector<float> z = patch_logits(whole);
+  if (!z.empty()) {
     out.logit = dsp::median(std::vector<double>(z.begin(), z.end()));
-    out.patches = static_cast<int>(n);
-    if (!set.segments.empty()) {
-      std::vector<std::vector<double>> per(set.segments.size());
-      for (std::size_t i = 0; i < n; ++i) {
-        const int s = set.patches[i].segment;
-        if (s >= 0 && static_cast<std::size_t>(s) < per.size()) per[static_cast<std::size_t>(s)].push_back(z[i]);
-      }
-      for (std::size_t s = 0; s < per.size(); ++s) {
-        SegmentScore sc;
-        sc.start_s = set.segments[s].start_s;
-        sc.end_s = set.segments[s].end_s;
-        if (!per[s].empty()) sc.p_lossy = round_to(calibrated(dsp::median(per[s])), 1e-4);
-        out.segments.push_back(sc);
-      }
-    }
-  } else {
-    for (const auto& seg : set.segments) out.segments.push_back({seg.start_s, seg.end_s, std::nullopt});
+    out.patches = static_cast<int>(z.size());
+  }
+  if (segments.segments.empty()) return out;
+  const std::vector<float> zs = patch_logits(segments);
+  std::vector<std::vector<double>> per(segments.segments.size());
+  for (std::size_t i = 0; i < zs.size(); ++i) {
+    const int s = segments.patches[i].segment;
+    if (s >= 0 && static_cast<std::size_t>(s) < per.size()) per[static_cast<std::size_t>(s)].push_back(zs[i]);
+  }
+  for (std::size_t s = 0; s < per.size(); ++s) {
+    SegmentScore sc;
+    sc.start_s = segments.segments[s].start_s;
+    sc.end_s = segments.segments[s].end_s;
+    if (!per[s].empty()) sc.p_lossy = round_to(calibrated(dsp::median(per[s])), 1e-4);
+    out.segments.push_back(sc);
   }
   return out;
 }
@@ -229,7 +232,7 @@ CnnBackedScorer::CnnBackedScorer(const TreeModel& trees, const CnnModel& cnn, do
 }
 
 Decision CnnBackedScorer::decide(const FileFeatures& f) const {
-  const CnnModel::FileScore s = cnn_->score(f.patches);
+  const CnnModel::FileScore s = cnn_->score(f.patches, f.segment_patches);
   Decision d = trees_->decide(f, [&](double p_tree, Decision& dd) {
     if (!s.logit) return TreeModel::LossyScore{p_tree, trees_->lossy_threshold()};
     return lossy(p_tree, *s.logit, dd);

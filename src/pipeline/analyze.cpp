@@ -79,13 +79,19 @@ namespace {
 class MidFanOut final : public dsp::FrameConsumer {
  public:
   MidFanOut(features::CutoffAnalyzer& cutoff, features::HolesAnalyzer* holes, features::StereoAnalyzer* stereo,
-            features::PatchSampler* patches, dsp::FrameConsumer* tap)
-      : cutoff_(cutoff), holes_(holes), stereo_(stereo), patches_(patches), tap_(tap) {}
+            features::PatchSampler* patches, features::PatchSampler* segment_patches, dsp::FrameConsumer* tap)
+      : cutoff_(cutoff),
+        holes_(holes),
+        stereo_(stereo),
+        patches_(patches),
+        segment_patches_(segment_patches),
+        tap_(tap) {}
   void consume(const dsp::SpectrumFrame& frame) override {
     cutoff_.consume(frame);
     if (holes_ != nullptr) holes_->consume(frame);
     if (stereo_ != nullptr) stereo_->observe_mid(frame);
     if (patches_ != nullptr) patches_->consume(frame);
+    if (segment_patches_ != nullptr) segment_patches_->consume(frame);
     if (tap_ != nullptr) tap_->consume(frame);
   }
 
@@ -94,6 +100,7 @@ class MidFanOut final : public dsp::FrameConsumer {
   features::HolesAnalyzer* holes_;
   features::StereoAnalyzer* stereo_;
   features::PatchSampler* patches_;
+  features::PatchSampler* segment_patches_;
   dsp::FrameConsumer* tap_;
 };
 
@@ -137,11 +144,19 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
   if (reread_excerpt) grid->defer_samples();
   // CNN patches: the strata are sized from the header's length, except in quick mode
   // (only the segments are seen: the sampler sizes its strata as the frames come).
+  // In segment mode a second sampler takes the segments' patches; the first keeps the
+  // whole-file strata, so the file's CNN score is the same with or without segments.
   std::optional<features::PatchSampler> patches;
+  std::optional<features::PatchSampler> segment_patches;
   if (options.patches) {
-    patches.emplace(fmt.sample_rate, out.stft, options.quick ? std::nullopt : fmt.frames, *options.patches);
+    const auto total = options.quick ? std::nullopt : fmt.frames;
+    features::PatchParams whole = *options.patches;
+    whole.segment_s = 0.0;
+    patches.emplace(fmt.sample_rate, out.stft, total, whole);
+    if (options.patches->segment_s > 0.0) segment_patches.emplace(fmt.sample_rate, out.stft, total, *options.patches);
   }
-  MidFanOut fan(cutoff, holes ? &*holes : nullptr, stereo ? &*stereo : nullptr, patches ? &*patches : nullptr, tap);
+  MidFanOut fan(cutoff, holes ? &*holes : nullptr, stereo ? &*stereo : nullptr, patches ? &*patches : nullptr,
+                segment_patches ? &*segment_patches : nullptr, tap);
 
   io::AudioBlock block;
   std::vector<float> mono(options.block_frames);
@@ -207,6 +222,7 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
       stft.reset();
       if (grid) grid->reset(seg.start);
       if (patches) patches->reset();
+      if (segment_patches) segment_patches->reset();
       if (decode(seg.frames) < seg.frames) {
         throw Error(ErrorCode::truncated, "stream ends inside the segment at frame " + std::to_string(seg.start) +
                                               " (the header announces " + std::to_string(*fmt.frames) + " frames)");
@@ -251,6 +267,7 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
     out.grid = grid->finish(ffts, grid_bits);
   }
   if (patches) out.patches = patches->finish();
+  if (segment_patches) out.segment_patches = segment_patches->finish();
   return out;
 }
 

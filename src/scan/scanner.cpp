@@ -139,7 +139,9 @@ std::string analysis_settings(const AnalysisOptions& analysis, const model::Scor
   }
   std::string out = buf;
   if (analysis.segment_s > 0.0 && model.patch_params(analysis.segment_s)) {
-    std::snprintf(buf, sizeof buf, " segments=%gs", analysis.segment_s);
+    // "+file": the file's own score from its whole-file patches (not the segments') since
+    // 2026-11-22; records cached before score the file from the segments.
+    std::snprintf(buf, sizeof buf, " segments=%gs+file", analysis.segment_s);
     out += buf;
   }
   return out;

@@ -54,7 +54,9 @@ class CnnModel {
 
   // The patches this model reads; segment_s > 0: segment mode.
   [[nodiscard]] features::PatchParams patch_params(double segment_s) const;
-  [[nodiscard]] FileScore score(const features::PatchSet& set) const;
+  // The file's logit from `whole` (its own patches), the segments' scores from `segments`
+  // (a segment-mode set; empty: none).
+  [[nodiscard]] FileScore score(const features::PatchSet& whole, const features::PatchSet& segments = {}) const;
   [[nodiscard]] double calibrated(double logit) const;
   [[nodiscard]] double threshold() const { return threshold_; }
   [[nodiscard]] double segment_threshold() const { return segment_threshold_; }
@@ -78,6 +80,8 @@ class CnnModel {
   double segment_threshold_ = 0.5;
   double segment_contrast_ = 0.0;
   std::optional<Fusion> fusion_;
+
+  [[nodiscard]] std::vector<float> patch_logits(const features::PatchSet& set) const;  // one per patch
 };
 
 // What --model cnn and --model fused share: the trees decide everything but the lossy
