@@ -1,4 +1,5 @@
-"""Helpers the training and fusion scripts share (train-tree, train-cnn, fusion-cv, fit-fusion).
+"""Helpers the training and fusion scripts share (train-tree, train-cnn, fusion-cv, fit-fusion,
+fit-segments).
 
 Standard library and numpy only, so that any of them can import it (the scripts' own
 directory is on sys.path when they run).
@@ -110,3 +111,32 @@ def write_fusion(cnn_path, fusion):
         sys.exit("no single \"fusion\" line in %s" % cnn_path)
     with open(cnn_path, "w", encoding="utf-8") as f:
         f.write(new)
+
+
+def make_joins(manifest, split, n, out_dir):
+    """Up to n genuine files, each three of the split's 44.1 kHz stereo 16-bit masters of
+    different sources joined end to end (deterministic: the masters in path order, the i-th
+    file takes masters 3i, 3i + 7, 3i + 14 modulo their number)."""
+    root = os.path.dirname(manifest)
+    masters = []
+    with open(manifest) as f:
+        for line in f:
+            m = json.loads(line)
+            if (m.get("variant") == "master" and m.get("split") == split and m.get("label") == "lossless"
+                    and m.get("rate") == 44100 and m.get("channels") == 2 and m.get("bits") == 16):
+                masters.append(m)
+    masters.sort(key=lambda m: m["path"])
+    os.makedirs(out_dir, exist_ok=True)
+    out = []
+    for i in range(n if masters else 0):
+        parts = [masters[(3 * i + 7 * j) % len(masters)] for j in range(3)]
+        if len({p["path"].split("/")[1] for p in parts}) < 3:
+            continue  # a source twice: not an edit between recordings
+        dst = os.path.join(out_dir, "join%03d.flac" % i)
+        if not os.path.exists(dst):
+            tmp = dst + ".tmp.flac"
+            subprocess.run(["sox", "-R", "-V1", *[os.path.join(root, p["path"]) for p in parts], "-b", "16", tmp],
+                           check=True)
+            os.replace(tmp, dst)
+        out.append(dst)
+    return out

@@ -273,9 +273,9 @@ TEST_CASE("features --without leaves a group's fields null, and the same fields 
 
 TEST_CASE("scan with segments: a flag (the next word stays a path), segments cover the file; misuse exits 2", "[cli]") {
   TempDir d;
-  // 7 s: segments are at least two patches (~3 s) long.
+  // 13 s: segments are at least four patches (~6 s) long.
   testsig::write_audio(d / "a.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 44100, 1,
-                       testsig::quantise(testsig::pink(44100 * 7, 0.3, 9), 16));
+                       testsig::quantise(testsig::pink(44100 * 13, 0.3, 9), 16));
   const auto r = cli({"scan", "--segments", "--segment-length", "2", "-q", d / "a.flac"});
   CHECK(r.status == 0);
   const auto recs = lines(r.out);

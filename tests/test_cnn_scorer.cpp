@@ -182,7 +182,11 @@ TEST_CASE("segments: each scored on its own patches; a lossy segment in a file t
         fixture_with({{"threshold", file_threshold}, {"segment_threshold", segment_threshold}}), "fixture");
   };
   const auto low = make(1.0, 0.0001);  // nothing is lossy as a whole; any segment fires
-  const FileFeatures f = features_with_patches(low.patch_params(4.0));
+  // Two patches a segment (the default is four, ~6 s at least): three segments of 12 s,
+  // each with patches.
+  auto params = low.patch_params(4.0);
+  params.per_segment = 2;
+  const FileFeatures f = features_with_patches(params);
   REQUIRE(f.segment_patches.segments.size() == 3);
   const model::CnnScorer s1(trees, low);
   const auto d1 = s1.decide(f);

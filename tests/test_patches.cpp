@@ -174,8 +174,8 @@ TEST_CASE("segment mode: segments cover the file, each with its own patches", "[
       CHECK(set.start_s(p) >= set.segments[static_cast<std::size_t>(p.segment)].start_s - 1e-9);
       CHECK(set.end_s(p) <= set.segments[static_cast<std::size_t>(p.segment)].end_s + 1e-9);
     }
-    for (std::size_t k = 0; k + 1 < per.size(); ++k) CHECK(per[k] == 2);
-    CHECK(per.back() <= 2);
+    for (std::size_t k = 0; k + 1 < per.size(); ++k) CHECK(per[k] == params.per_segment);
+    CHECK(per.back() <= params.per_segment);
   }
 }
 
