@@ -113,10 +113,11 @@ def write_fusion(cnn_path, fusion):
         f.write(new)
 
 
-def make_joins(manifest, split, n, out_dir):
-    """Up to n genuine files, each three of the split's 44.1 kHz stereo 16-bit masters of
-    different sources joined end to end (deterministic: the masters in path order, the i-th
-    file takes masters 3i, 3i + 7, 3i + 14 modulo their number)."""
+def make_joins(manifest, split, out_dir, limit=None):
+    """Genuine files with one hard edit between two differently mastered recordings: every
+    ordered pair (a, b) of the split's 44.1 kHz stereo 16-bit lossless masters of different
+    sources, a then b, joined end to end (sox; made once into out_dir, in path order; limit:
+    the first that many pairs). Returns their paths."""
     root = os.path.dirname(manifest)
     masters = []
     with open(manifest) as f:
@@ -126,17 +127,16 @@ def make_joins(manifest, split, n, out_dir):
                     and m.get("rate") == 44100 and m.get("channels") == 2 and m.get("bits") == 16):
                 masters.append(m)
     masters.sort(key=lambda m: m["path"])
+    source = [m["path"].split("/")[1] for m in masters]
+    pairs = [(i, j) for i in range(len(masters)) for j in range(len(masters)) if source[i] != source[j]]
     os.makedirs(out_dir, exist_ok=True)
     out = []
-    for i in range(n if masters else 0):
-        parts = [masters[(3 * i + 7 * j) % len(masters)] for j in range(3)]
-        if len({p["path"].split("/")[1] for p in parts}) < 3:
-            continue  # a source twice: not an edit between recordings
-        dst = os.path.join(out_dir, "join%03d.flac" % i)
+    for i, j in pairs[:limit]:
+        dst = os.path.join(out_dir, "pair-%03d-%03d.flac" % (i, j))
         if not os.path.exists(dst):
             tmp = dst + ".tmp.flac"
-            subprocess.run(["sox", "-R", "-V1", *[os.path.join(root, p["path"]) for p in parts], "-b", "16", tmp],
-                           check=True)
+            subprocess.run(["sox", "-R", "-V1", os.path.join(root, masters[i]["path"]),
+                            os.path.join(root, masters[j]["path"]), "-b", "16", tmp], check=True)
             os.replace(tmp, dst)
         out.append(dst)
     return out
