@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <span>
 #include <sstream>
 #include <stdexcept>
 
@@ -173,12 +174,23 @@ std::vector<float> CnnModel::patch_logits(const features::PatchSet& set) const {
   if (set.frames != static_cast<int>(net_.frames()) || set.bands != static_cast<int>(net_.bands())) {
     throw std::logic_error("patches of another shape than the CNN reads");
   }
+  // In chunks: a segment-mode set holds up to 1,440 patches (~47 MB); one flat copy of all
+  // of them would double that. A patch's logit does not depend on its batch (cnn.cpp).
+  constexpr std::size_t kChunk = 64;
   const std::size_t size = net_.frames() * net_.bands();
-  std::vector<float> flat(n * size);
-  for (std::size_t i = 0; i < n; ++i) {
-    std::copy(set.patches[i].values.begin(), set.patches[i].values.end(), flat.begin() + static_cast<std::ptrdiff_t>(i * size));
+  std::vector<float> out;
+  out.reserve(n);
+  std::vector<float> flat(std::min(n, kChunk) * size);
+  for (std::size_t first = 0; first < n; first += kChunk) {
+    const std::size_t m = std::min(kChunk, n - first);
+    for (std::size_t i = 0; i < m; ++i) {
+      const auto& v = set.patches[first + i].values;
+      std::copy(v.begin(), v.end(), flat.begin() + static_cast<std::ptrdiff_t>(i * size));
+    }
+    const std::vector<float> z = net_.logits(std::span<const float>(flat.data(), m * size), m);
+    out.insert(out.end(), z.begin(), z.end());
   }
-  return net_.logits(flat, n);
+  return out;
 }
 
 CnnModel::FileScore CnnModel::score(const features::PatchSet& whole, const features::PatchSet& segments) const {
