@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -67,6 +68,42 @@ TEST_CASE("the file score is the median of the patch logits, calibrated by the m
   CHECK(*s.logit == Approx(median(std::vector<double>(z.begin(), z.end()))).margin(1e-9));
   CHECK(m.calibrated(*s.logit) == Approx(sigmoid(0.5 * *s.logit - 0.25)).margin(1e-12));
   CHECK(m.score(features::PatchSet{}).logit == std::nullopt);
+}
+
+TEST_CASE("segment scores over many patches (scored in chunks) match one batch of all of them", "[cnn]") {
+  const auto m = model::CnnModel::from_json_text(fixture_with({}), "fixture");
+  const std::size_t size = m.net().frames() * m.net().bands();
+  features::PatchSet set;
+  set.frames = static_cast<int>(m.net().frames());
+  set.bands = static_cast<int>(m.net().bands());
+  set.seconds_per_frame = 0.05;
+  const int segments = 67;  // 134 patches: chunks of 64, 64 and 6
+  std::vector<float> flat;
+  std::uint32_t state = 12345;
+  for (int k = 0; k < segments; ++k) {
+    set.segments.push_back({k * 10.0, (k + 1) * 10.0});
+    for (int j = 0; j < 2; ++j) {
+      features::Patch p;
+      p.first_frame = (k * 2 + j) * 100;
+      p.segment = k;
+      p.values.resize(size);
+      for (auto& v : p.values) {
+        state = state * 1664525U + 1013904223U;
+        v = static_cast<float>(state >> 8) / static_cast<float>(1U << 24) * 6.0F;
+      }
+      flat.insert(flat.end(), p.values.begin(), p.values.end());
+      set.patches.push_back(std::move(p));
+    }
+  }
+  const auto z = m.net().logits(flat, set.patches.size());
+  const auto s = m.score(features::PatchSet{}, set);
+  CHECK_FALSE(s.logit);
+  REQUIRE(s.segments.size() == static_cast<std::size_t>(segments));
+  for (int k = 0; k < segments; ++k) {
+    const double med = 0.5 * (static_cast<double>(z[2 * k]) + static_cast<double>(z[2 * k + 1]));
+    REQUIRE(s.segments[static_cast<std::size_t>(k)].p_lossy);
+    CHECK(*s.segments[static_cast<std::size_t>(k)].p_lossy == Approx(m.calibrated(med)).margin(5e-5));
+  }
 }
 
 TEST_CASE("fusion: the blend sigmoid(w_tree logit(p_tree) + w_cnn cnn_logit + bias), or the trees where they flag; "
