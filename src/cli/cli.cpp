@@ -246,7 +246,7 @@ int run_cli(const std::vector<std::string>& raw_args, std::ostream& out, std::os
   std::string model_file;
   std::string cnn_file;
   bool segments_on = false;
-  double segment_length = 10.0;
+  double segment_length = 5.0;
   std::string progress_mode = "auto";
   LogOptions scan_log;
   scan_cmd->add_option("paths", paths, "Files and directories to scan")->type_name("PATH...");
