@@ -66,21 +66,19 @@ def newest(models, prefix):
     return files[-1]
 
 
-def cnn_logits(binary, paths, jobs, batch=24):
-    """The C++ CNN's file logit (`<binary> scan --model cnn`: evidence.cnn.logit) per path;
-    None where the file has none."""
+def scan_records(binary, paths, jobs, extra=(), batch=24):
+    """`<binary> scan -q --format ndjson <extra>` over paths in batches of `batch`, `jobs` at a
+    time: {realpath: record}."""
     batches = [paths[i:i + batch] for i in range(0, len(paths), batch)]
 
     def one(b):
-        r = subprocess.run([binary, "scan", "-q", "--format", "ndjson", "--model", "cnn"] + b,
-                           capture_output=True, text=True)
+        r = subprocess.run([binary, "scan", "-q", "--format", "ndjson", *extra] + b, capture_output=True, text=True)
         if r.returncode not in (0, 1, 4, 5):
             raise RuntimeError("%s scan failed (%d): %s" % (binary, r.returncode, r.stderr[-500:]))
         out = {}
         for line in r.stdout.splitlines():
             o = json.loads(line)
-            c = (o.get("evidence") or {}).get("cnn") or {}
-            out[os.path.realpath(o["path"])] = c.get("logit")
+            out[os.path.realpath(o["path"])] = o
         return out
 
     res = {}
@@ -88,6 +86,13 @@ def cnn_logits(binary, paths, jobs, batch=24):
         for d in ex.map(one, batches):
             res.update(d)
     return res
+
+
+def cnn_logits(binary, paths, jobs, batch=24):
+    """The C++ CNN's file logit (`<binary> scan --model cnn`: evidence.cnn.logit) per path;
+    None where the file has none."""
+    recs = scan_records(binary, paths, jobs, ["--model", "cnn"], batch)
+    return {p: ((o.get("evidence") or {}).get("cnn") or {}).get("logit") for p, o in recs.items()}
 
 
 def pick_threshold(p, y):
@@ -140,3 +145,34 @@ def make_joins(manifest, split, out_dir, limit=None):
             os.replace(tmp, dst)
         out.append(dst)
     return out
+
+
+SEGMENT_CONTRASTS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
+
+
+def segment_fires(lo, t, c):
+    """Whether a file with segment log odds `lo` has a segment that fires under threshold t and
+    contrast c: lo >= logit(t) and lo - (the lower quartile of lo) >= c
+    (model::segment_reference: a passage spanning half of a short file's segments would be its
+    own median)."""
+    if len(lo) == 0:
+        return False
+    ref = np.percentile(lo, 25)
+    return bool(((lo >= np.log(t / (1 - t)) - 1e-12) & (lo - ref >= c)).any())
+
+
+def choose_segment_rule(per_file):
+    """The segment rule from (kind, label, log odds) per file: over SEGMENT_CONTRASTS and
+    thresholds 0.50-0.99, the most "spliced" files firing with no lossless file firing; ties to
+    the stricter rule. Returns (spliced firing, contrast, threshold); (0, 4.0, 0.99) when no
+    rule keeps every lossless file quiet."""
+    best = None
+    for c in SEGMENT_CONTRASTS:
+        for t in np.arange(0.50, 0.995, 0.01):
+            t = round(float(t), 2)
+            if any(segment_fires(lo, t, c) for _, l, lo in per_file if l == "lossless"):
+                continue
+            tp = sum(segment_fires(lo, t, c) for k, _, lo in per_file if k == "spliced")
+            if best is None or (tp, c, t) > best:
+                best = (tp, c, t)
+    return best if best else (0, 4.0, 0.99)
