@@ -308,3 +308,50 @@ TEST_CASE("the built-in CNN reproduces PyTorch on its stored patches, and its fu
   CHECK(m->fusion()->tree == model::TreeModel::builtin().name());
   CHECK(default_scorer().name() == model::FusedScorer(model::TreeModel::builtin(), *m).name());
 }
+
+TEST_CASE("segments scored as their patches close (the scan's path) equal segments scored at the end; only "
+          "their logits are kept",
+          "[cnn]") {
+  const auto& trees = model::TreeModel::builtin();
+  const auto cnn = model::CnnModel::from_json_text(fixture_with({{"threshold", 1.0}, {"segment_threshold", 0.0001}}),
+                                                   "fixture");
+  const model::CnnScorer scorer(trees, cnn);
+  auto params = cnn.patch_params(4.0);
+  params.per_segment = 3;  // batches of 3 through the sink, the last one short
+  const FileFeatures at_end = features_with_patches(params);  // no sink: the values are kept
+
+  const int rate = 44100;
+  auto l = testsig::brickwall(testsig::pink(static_cast<std::size_t>(rate) * 12, 0.3, 11), rate, 16000.0);
+  auto r = testsig::brickwall(testsig::pink(static_cast<std::size_t>(rate) * 12, 0.3, 12), rate, 16000.0);
+  auto src = io::memory_source_int(testsig::pcm_format(rate, 2, 16), testsig::quantise(testsig::interleave(l, r), 16));
+  dsp::FftCache ffts;
+  AnalysisOptions options;
+  options.patches = params;
+  options.segment_s = 4.0;
+  const AnalysisOptions with_sink = options_for(options, scorer);
+  REQUIRE(with_sink.patch_logits);
+  const FileFeatures streamed = extract_features(*src, ffts, with_sink);
+
+  REQUIRE(streamed.segment_patches.patches.size() == at_end.segment_patches.patches.size());
+  REQUIRE(streamed.segment_patches.patches.size() >= 6);
+  for (std::size_t i = 0; i < streamed.segment_patches.patches.size(); ++i) {
+    const auto& p = streamed.segment_patches.patches[i];
+    const auto& q = at_end.segment_patches.patches[i];
+    REQUIRE(p.logit);
+    CHECK(p.values.capacity() == 0);  // freed, not just emptied
+    CHECK_FALSE(q.logit);
+    CHECK(p.first_frame == q.first_frame);
+    CHECK(p.segment == q.segment);
+  }
+  const auto s_end = cnn.score(at_end.patches, at_end.segment_patches);
+  const auto s_streamed = cnn.score(streamed.patches, streamed.segment_patches);
+  REQUIRE(s_end.segments.size() == s_streamed.segments.size());
+  for (std::size_t k = 0; k < s_end.segments.size(); ++k) {
+    CHECK(s_streamed.segments[k].start_s == s_end.segments[k].start_s);
+    CHECK(s_streamed.segments[k].end_s == s_end.segments[k].end_s);
+    CHECK(s_streamed.segments[k].p_lossy == s_end.segments[k].p_lossy);  // to the bit
+  }
+  CHECK(s_streamed.logit == s_end.logit);
+  // The logits a scorer without a CNN gives: none (the pipeline then keeps the values).
+  CHECK(trees.patch_logits(at_end.segment_patches.patches).empty());
+}

@@ -3,7 +3,9 @@
 // and the one boundary where a file's errors become an error record.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -72,6 +74,10 @@ struct AnalysisOptions {
   // strata) are sampled as well as the segments', so the file's score does not depend on
   // whether segments were asked for.
   std::optional<features::PatchParams> patches;
+  // Scores patches with the CNN (set by options_for when the scorer has one): in segment
+  // mode each segment patch is scored as it closes and only its logit kept (Patch::logit),
+  // so a long file's segments cost a few bytes each, not a 32 KB patch.
+  std::function<std::vector<float>(std::span<const features::Patch>)> patch_logits;
   // --segments: time-localised CNN scores over segments of this many seconds (0: off);
   // analyze_source asks the scorer for patches in segment mode.
   double segment_s = 0.0;

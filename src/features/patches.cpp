@@ -147,7 +147,11 @@ void PatchSampler::close_current() {
       const double v = mean > below_floor ? (10.0 * std::log10(mean) - floor_db_) / params_.scale_db : 0.0;
       best_->values[i] = static_cast<float>(std::max(0.0, v));
     }
-    done_.push_back(std::move(*best_));
+    if (sink_) {
+      sink_(std::move(*best_));
+    } else {
+      done_.push_back(std::move(*best_));
+    }
     best_.reset();
   }
   if (!known_ && params_.segment_s <= 0.0 && done_.size() >= 2 * static_cast<std::size_t>(params_.budget)) {

@@ -168,27 +168,49 @@ features::PatchParams CnnModel::patch_params(double segment_s) const {
 
 double CnnModel::calibrated(double z) const { return sigmoid(cal_a_ * z + cal_b_); }
 
-std::vector<float> CnnModel::patch_logits(const features::PatchSet& set) const {
-  const std::size_t n = set.patches.size();
+std::vector<float> CnnModel::logits(std::span<const features::Patch> patches) const {
+  const std::size_t n = patches.size();
   if (n == 0) return {};
-  if (set.frames != static_cast<int>(net_.frames()) || set.bands != static_cast<int>(net_.bands())) {
-    throw std::logic_error("patches of another shape than the CNN reads");
-  }
-  // In chunks: a segment-mode set holds up to 1,440 patches (~47 MB); one flat copy of all
-  // of them would double that. A patch's logit does not depend on its batch (cnn.cpp).
-  constexpr std::size_t kChunk = 64;
   const std::size_t size = net_.frames() * net_.bands();
+  for (const auto& p : patches) {
+    if (p.values.size() != size) throw std::logic_error("patches of another shape than the CNN reads");
+  }
+  // In chunks: one flat copy of many patches (a segment-mode set not scored as it closed,
+  // as `fakeless patches` keeps it, holds up to 1,440, ~47 MB) would double them. A patch's logit does not depend on its batch
+  // (cnn.cpp).
+  constexpr std::size_t kChunk = 64;
   std::vector<float> out;
   out.reserve(n);
   std::vector<float> flat(std::min(n, kChunk) * size);
   for (std::size_t first = 0; first < n; first += kChunk) {
     const std::size_t m = std::min(kChunk, n - first);
     for (std::size_t i = 0; i < m; ++i) {
-      const auto& v = set.patches[first + i].values;
+      const auto& v = patches[first + i].values;
       std::copy(v.begin(), v.end(), flat.begin() + static_cast<std::ptrdiff_t>(i * size));
     }
     const std::vector<float> z = net_.logits(std::span<const float>(flat.data(), m * size), m);
     out.insert(out.end(), z.begin(), z.end());
+  }
+  return out;
+}
+
+std::vector<float> CnnModel::patch_logits(const features::PatchSet& set) const {
+  if (set.patches.empty()) return {};
+  if (set.frames != static_cast<int>(net_.frames()) || set.bands != static_cast<int>(net_.bands())) {
+    throw std::logic_error("patches of another shape than the CNN reads");
+  }
+  // The patches scored as they closed keep their logit; the others are run now.
+  std::vector<std::size_t> todo;
+  for (std::size_t i = 0; i < set.patches.size(); ++i) {
+    if (!set.patches[i].logit) todo.push_back(i);
+  }
+  std::vector<float> out(set.patches.size());
+  if (todo.size() == set.patches.size()) return logits(set.patches);
+  for (std::size_t i = 0; i < set.patches.size(); ++i) {
+    if (set.patches[i].logit) out[i] = *set.patches[i].logit;
+  }
+  for (std::size_t i : todo) {
+    out[i] = logits(std::span<const features::Patch>(&set.patches[i], 1)).front();
   }
   return out;
 }

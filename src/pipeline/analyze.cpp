@@ -155,6 +155,28 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
     patches.emplace(fmt.sample_rate, out.stft, total, whole);
     if (options.patches->segment_s > 0.0) segment_patches.emplace(fmt.sample_rate, out.stft, total, *options.patches);
   }
+  // With a scorer's CNN at hand, segment patches are scored in small batches as they close
+  // and only their logits kept: memory stays flat however many segments the file has.
+  std::vector<features::Patch> pending;
+  std::vector<features::Patch> scored;
+  auto score_pending = [&]() {
+    if (pending.empty()) return;
+    const std::vector<float> z = options.patch_logits(pending);
+    if (z.size() != pending.size()) throw std::logic_error("the scorer returned no logit for a segment patch");
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      pending[i].logit = z[i];
+      std::vector<float>().swap(pending[i].values);  // frees it (assigning {} would keep the capacity)
+      scored.push_back(std::move(pending[i]));
+    }
+    pending.clear();
+  };
+  if (segment_patches && options.patch_logits) {
+    const auto batch = static_cast<std::size_t>(options.patches->per_segment);
+    segment_patches->set_sink([&pending, &score_pending, batch](features::Patch&& p) {
+      pending.push_back(std::move(p));
+      if (pending.size() >= batch) score_pending();
+    });
+  }
   MidFanOut fan(cutoff, holes ? &*holes : nullptr, stereo ? &*stereo : nullptr, patches ? &*patches : nullptr,
                 segment_patches ? &*segment_patches : nullptr, tap);
 
@@ -267,7 +289,13 @@ FileFeatures extract_features(io::AudioSource& source, dsp::FftCache& ffts, cons
     out.grid = grid->finish(ffts, grid_bits);
   }
   if (patches) out.patches = patches->finish();
-  if (segment_patches) out.segment_patches = segment_patches->finish();
+  if (segment_patches) {
+    out.segment_patches = segment_patches->finish();
+    if (options.patch_logits) {
+      score_pending();
+      out.segment_patches.patches = std::move(scored);
+    }
+  }
   return out;
 }
 
@@ -404,6 +432,9 @@ const model::Scorer& default_scorer() {
 AnalysisOptions options_for(const AnalysisOptions& options, const model::Scorer& model) {
   AnalysisOptions o = options;
   if (!o.patches) o.patches = model.patch_params(options.segment_s);
+  if (o.patches && o.patches->segment_s > 0.0 && !o.patch_logits) {
+    o.patch_logits = [&model](std::span<const features::Patch> p) { return model.patch_logits(p); };
+  }
   return o;
 }
 

@@ -23,13 +23,16 @@
 //
 // Segment mode (segment_s > 0, for time-localised verdicts): the strata are consecutive
 // segments of segment_s seconds (lengthened so there are at most max_segments), each cut
-// into per_segment sub-strata; every patch records its segment. Memory grows with the
-// number of segments, which max_segments bounds (360 x 4 patches of 32 KB: ~47 MB).
+// into per_segment sub-strata; every patch records its segment. Kept in the set, the
+// patches grow with the number of segments, which max_segments bounds when the length is
+// known (360 x 4 patches of 32 KB: ~47 MB) and nothing does when it is not; so the scan
+// hands them to a sink (set_sink) that scores each as it closes and keeps its logit.
 // Four patches a segment, not two: a segment's score is their median, so one patch
 // straddling a hard edit between two differently mastered recordings (which the CNN scores
 // as lossy) does not make the segment fire (on validation: 17 of 60 joins of genuine masters
 // fired with two patches a segment, none with four, and more spliced clips were found).
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -56,7 +59,8 @@ struct Patch {
   std::int64_t first_frame = 0;  // STFT frame index of the patch's first frame
   double energy = 0.0;           // sum of the frames' mean square
   int segment = -1;              // segment mode: the segment it belongs to
-  std::vector<float> values;     // frames * bands, time-major
+  std::vector<float> values;     // frames * bands, time-major (empty once scored: logit)
+  std::optional<float> logit;    // the CNN's logit, where a sink scored it as it closed
 };
 
 struct PatchSegment {
@@ -84,6 +88,12 @@ class PatchSampler final : public dsp::FrameConsumer {
                PatchParams params);
 
   void consume(const dsp::SpectrumFrame& frame) override;
+  // Where closed patches go instead of the set finish() returns (segment mode, whose patch
+  // count grows with the file: the scan scores each as it closes and keeps its logit, so
+  // memory does not grow with the duration). Called in time order, from consume() and
+  // finish().
+  using Sink = std::function<void(Patch&&)>;
+  void set_sink(Sink sink) { sink_ = std::move(sink); }
   // Forget the frames seen so far (no patch straddles a join, e.g. between quick segments).
   void reset() { filled_ = 0; }
 
@@ -125,6 +135,7 @@ class PatchSampler final : public dsp::FrameConsumer {
   bool best_copied_ = false;         // best_power_ holds best_'s window
   std::vector<Patch> done_;
   std::vector<PatchSegment> segments_;
+  Sink sink_;
 };
 
 }  // namespace fakeless::features

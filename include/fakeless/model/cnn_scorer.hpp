@@ -56,7 +56,12 @@ class CnnModel {
   [[nodiscard]] features::PatchParams patch_params(double segment_s) const;
   // The file's logit from `whole` (its own patches), the segments' scores from `segments`
   // (a segment-mode set; empty: none).
+  // A patch that already carries its logit (Patch::logit: scored as it closed) is not run
+  // again.
   [[nodiscard]] FileScore score(const features::PatchSet& whole, const features::PatchSet& segments = {}) const;
+  // The network's logit of each patch, from its values (64 patches at a time: a patch's
+  // logit does not depend on its batch).
+  [[nodiscard]] std::vector<float> logits(std::span<const features::Patch> patches) const;
   [[nodiscard]] double calibrated(double logit) const;
   [[nodiscard]] double threshold() const { return threshold_; }
   [[nodiscard]] double segment_threshold() const { return segment_threshold_; }
@@ -94,6 +99,9 @@ class CnnBackedScorer : public Scorer {
   [[nodiscard]] double lossy_threshold() const final { return threshold_; }
   [[nodiscard]] std::optional<features::PatchParams> patch_params(double segment_s) const final {
     return cnn_->patch_params(segment_s);
+  }
+  [[nodiscard]] std::vector<float> patch_logits(std::span<const features::Patch> patches) const final {
+    return cnn_->logits(patches);
   }
 
  protected:

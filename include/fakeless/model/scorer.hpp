@@ -2,6 +2,7 @@
 // What every scorer returns, and the interface the pipeline calls. The scorers: the
 // trained trees (model/trees.hpp, the default) and the documented rule (model/rule_model.hpp).
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,12 @@ class Scorer {
   [[nodiscard]] virtual std::optional<features::PatchParams> patch_params(double segment_s) const {
     (void)segment_s;
     return std::nullopt;
+  }
+  // The CNN's logit of each patch (patch_params' shape), for scoring segment patches as they
+  // close; empty for scorers without a CNN.
+  [[nodiscard]] virtual std::vector<float> patch_logits(std::span<const features::Patch> patches) const {
+    (void)patches;
+    return {};
   }
 };
 
