@@ -33,13 +33,17 @@ std::string fixture_with(const nlohmann::json& meta) {
 double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
 double logit(double p) { return std::log(p / (1.0 - p)); }
 
-// Features of 12 s of stereo noise (low-passed at 16 kHz, so the trees have something to
-// say), with the patches the CNN reads.
-FileFeatures features_with_patches(const features::PatchParams& params) {
+// 12 s of stereo noise, low-passed at 16 kHz (so the trees have something to say).
+auto noise_12s() {
   const int rate = 44100;
   auto l = testsig::brickwall(testsig::pink(static_cast<std::size_t>(rate) * 12, 0.3, 11), rate, 16000.0);
   auto r = testsig::brickwall(testsig::pink(static_cast<std::size_t>(rate) * 12, 0.3, 12), rate, 16000.0);
-  auto src = io::memory_source_int(testsig::pcm_format(rate, 2, 16), testsig::quantise(testsig::interleave(l, r), 16));
+  return io::memory_source_int(testsig::pcm_format(rate, 2, 16), testsig::quantise(testsig::interleave(l, r), 16));
+}
+
+// Its features, with the patches the CNN reads.
+FileFeatures features_with_patches(const features::PatchParams& params) {
+  auto src = noise_12s();
   dsp::FftCache ffts;
   AnalysisOptions options;
   options.patches = params;
@@ -320,10 +324,7 @@ TEST_CASE("segments scored as their patches close (the scan's path) equal segmen
   params.per_segment = 3;  // batches of 3 through the sink, the last one short
   const FileFeatures at_end = features_with_patches(params);  // no sink: the values are kept
 
-  const int rate = 44100;
-  auto l = testsig::brickwall(testsig::pink(static_cast<std::size_t>(rate) * 12, 0.3, 11), rate, 16000.0);
-  auto r = testsig::brickwall(testsig::pink(static_cast<std::size_t>(rate) * 12, 0.3, 12), rate, 16000.0);
-  auto src = io::memory_source_int(testsig::pcm_format(rate, 2, 16), testsig::quantise(testsig::interleave(l, r), 16));
+  auto src = noise_12s();
   dsp::FftCache ffts;
   AnalysisOptions options;
   options.patches = params;
