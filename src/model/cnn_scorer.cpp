@@ -175,9 +175,9 @@ std::vector<float> CnnModel::logits(std::span<const features::Patch> patches) co
   for (const auto& p : patches) {
     if (p.values.size() != size) throw std::logic_error("patches of another shape than the CNN reads");
   }
-  // In chunks: one flat copy of many patches (a segment-mode set not scored as it closed,
-  // as `fakeless patches` keeps it, holds up to 1,440, ~47 MB) would double them. A patch's logit does not depend on its batch
-  // (cnn.cpp).
+  // In chunks: one flat copy of many patches would double them (a segment-mode set not
+  // scored as it closed, as `fakeless patches` keeps it, holds up to 1,440: ~47 MB). A
+  // patch's logit does not depend on its batch (cnn.cpp).
   constexpr std::size_t kChunk = 64;
   std::vector<float> out;
   out.reserve(n);
@@ -204,8 +204,8 @@ std::vector<float> CnnModel::patch_logits(const features::PatchSet& set) const {
   for (std::size_t i = 0; i < set.patches.size(); ++i) {
     if (!set.patches[i].logit) todo.push_back(i);
   }
-  std::vector<float> out(set.patches.size());
   if (todo.size() == set.patches.size()) return logits(set.patches);
+  std::vector<float> out(set.patches.size());
   for (std::size_t i = 0; i < set.patches.size(); ++i) {
     if (set.patches[i].logit) out[i] = *set.patches[i].logit;
   }

@@ -55,9 +55,8 @@ class CnnModel {
   // The patches this model reads; segment_s > 0: segment mode.
   [[nodiscard]] features::PatchParams patch_params(double segment_s) const;
   // The file's logit from `whole` (its own patches), the segments' scores from `segments`
-  // (a segment-mode set; empty: none).
-  // A patch that already carries its logit (Patch::logit: scored as it closed) is not run
-  // again.
+  // (a segment-mode set; empty: none). A patch that already carries its logit
+  // (Patch::logit: scored as it closed) is not run again.
   [[nodiscard]] FileScore score(const features::PatchSet& whole, const features::PatchSet& segments = {}) const;
   // The network's logit of each patch, from its values (64 patches at a time: a patch's
   // logit does not depend on its batch).
